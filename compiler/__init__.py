@@ -1,0 +1,1 @@
+"""The recipe compiler: recipe file -> plan."""

@@ -1,0 +1,6 @@
+"""Built-in connectors: their config models and how each lowers to SQL.
+
+They register through the same decorators a plug-in uses.
+"""
+
+from recipec.compiler.connectors import duckdb, files  # noqa: F401  (registers built-ins)

@@ -1,0 +1,121 @@
+"""The compiler driver: recipe file -> `Recipe` -> `LoadIR` -> passes -> `Plan`.
+
+    load -> resolve extends -> render templates -> validate -> IR -> passes -> lower
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recipec.compiler.inheritance import RecipeFile, resolve_recipe
+from recipec.compiler.ir import DestinationIR, LoadIR, SourceIR, TransformIR, resolve_paths
+from recipec.compiler.lowering import lower
+from recipec.compiler.passes import run_passes
+from recipec.compiler.plan import Plan
+from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
+from recipec.compiler.validate import ValidatedRecipe, validate
+from recipec.compiler.yaml_loader import KeyPath, Node, find
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A loaded, validated recipe: what `from_yaml` returns and `compile_recipe` takes."""
+
+    name: str
+    path: Path
+    files: tuple[RecipeFile, ...]
+    tree: Node
+    """The resolved tree, with the origin (and override history) of every value."""
+    validated: ValidatedRecipe
+    secrets: Mapping[str, SecretReference]
+    templated: frozenset[str]
+
+    def __repr__(self) -> str:
+        return f"Recipe(name={self.name!r}, path={str(self.path)!r})"
+
+    def origin(self, path: KeyPath) -> Node | None:
+        """The node at `path`, whose location and history say where the value came from."""
+        return find(self.tree, path)
+
+
+def load_recipe(path: str | os.PathLike[str], vars: Mapping[str, Any] | None = None) -> Recipe:
+    """Load, resolve, render and validate a recipe file. Raises `RecipeError`."""
+    resolved = resolve_recipe(path)
+    rendered: RenderedTree = render_tree(resolved.tree, vars=dict(vars or {}))
+    validated = validate(rendered, resolved.root_path.parent)
+    return Recipe(
+        name=validated.model.name,
+        path=resolved.root_path,
+        files=resolved.files,
+        tree=rendered.tree,
+        validated=validated,
+        secrets=rendered.secrets,
+        templated=rendered.templated,
+    )
+
+
+def build_ir(recipe: Recipe) -> LoadIR:
+    v = recipe.validated
+    tree = recipe.tree
+    source_config = resolve_paths(v.source, tree, ("source",), recipe.templated)
+    destination_config = resolve_paths(v.destination, tree, ("destination",), recipe.templated)
+    destination_factory = v.destination_registration.factory
+    capabilities = getattr(destination_factory, "capabilities", None)
+    if capabilities is None:
+        from recipec.runtime.protocols import PLUGIN_DESTINATION_CAPABILITIES
+
+        capabilities = PLUGIN_DESTINATION_CAPABILITIES
+    source_node = find(tree, ("source",))
+    destination_node = find(tree, ("destination",))
+    assert source_node is not None and destination_node is not None
+    return LoadIR(
+        name=recipe.name,
+        files=tuple((f.path, f.sha256) for f in recipe.files),
+        source=SourceIR(
+            type=v.source_registration.name,
+            registration=v.source_registration,
+            config=source_config,
+            path=getattr(source_config, "path", None),
+            incremental=getattr(source_config, "incremental", None),
+            location=source_node.location,
+        ),
+        transforms=tuple(
+            TransformIR(
+                index=index,
+                type=registration.name,
+                registration=registration,
+                config=config,
+                location=_location(tree, ("transform", "steps", index)),
+            )
+            for index, (config, registration) in enumerate(v.steps)
+        ),
+        destination=DestinationIR(
+            type=v.destination_registration.name,
+            registration=v.destination_registration,
+            config=destination_config,
+            capabilities=capabilities,
+            database=getattr(destination_config, "database", None),
+            table=str(getattr(destination_config, "table", "")),
+            write_mode=str(getattr(destination_config, "write_mode", "append")),
+            merge_keys=tuple(getattr(destination_config, "merge_keys", ()) or ()),
+            location=destination_node.location,
+        ),
+        runtime=v.model.runtime,
+        secrets=dict(recipe.secrets),
+        plugins=tuple(v.model.plugins),
+    )
+
+
+def _location(tree: Node, path: KeyPath) -> Any:
+    node = find(tree, path)
+    assert node is not None
+    return node.location
+
+
+def compile_recipe(recipe: Recipe) -> Plan:
+    """Lower a loaded recipe into its plan. Needs no connection to any source or destination."""
+    return lower(run_passes(build_ir(recipe)))

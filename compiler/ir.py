@@ -1,0 +1,116 @@
+"""Stage 5: the intermediate representation of one load, built from a validated recipe.
+
+The IR is what the passes check and the lowering turns into a plan: validated configs, paths made
+portable, the destination's capabilities, and where each step was written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from recipec.compiler.connectors.base import DestinationCapabilities
+from recipec.compiler.models import (
+    CursorIncremental,
+    ModifiedTimeIncremental,
+    PathField,
+    RuntimeSettings,
+)
+from recipec.compiler.templates import SecretReference
+from recipec.compiler.yaml_loader import Node, find, format_path
+from recipec.errors import Location
+from recipec.registry import Registration
+
+
+@dataclass(frozen=True)
+class SourceIR:
+    type: str
+    registration: Registration[Any]
+    config: BaseModel
+    path: str | None
+    """Portable path or glob of a file source."""
+    incremental: CursorIncremental | ModifiedTimeIncremental | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class TransformIR:
+    index: int
+    type: str
+    registration: Registration[Any]
+    config: BaseModel
+    location: Location
+
+
+@dataclass(frozen=True)
+class DestinationIR:
+    type: str
+    registration: Registration[Any]
+    config: BaseModel
+    capabilities: DestinationCapabilities
+    database: str | None
+    table: str
+    write_mode: str
+    merge_keys: tuple[str, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class LoadIR:
+    """One load: source -> transforms -> destination, plus runtime settings."""
+
+    name: str
+    files: tuple[tuple[str, str], ...]
+    """(portable path, sha256) of every recipe file, root first."""
+    source: SourceIR
+    transforms: tuple[TransformIR, ...]
+    destination: DestinationIR
+    runtime: RuntimeSettings
+    secrets: dict[str, SecretReference]
+    plugins: tuple[str, ...] = ()
+    cursor_output: str | None = None
+    """Filled by the `track_cursor` pass."""
+    materialize_stage: bool = True
+    stage_reason: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+    def replace(self, **changes: Any) -> LoadIR:
+        return replace(self, **changes)
+
+
+def portable_path(value: str, written_in: Path | None) -> str:
+    """A path for the plan: relative to the working directory, POSIX style.
+
+    A path written literally in a recipe is relative to that file's folder; one produced by a
+    template (`--var`, environment) is relative to the working directory, where it was typed.
+    Absolute paths, URLs and `:memory:` stay as they are.
+    """
+    if value == ":memory:" or "://" in value or os.path.isabs(value):
+        return value
+    base = written_in if written_in is not None else Path.cwd()
+    absolute = os.path.normpath(os.path.abspath(base / value))
+    try:
+        return Path(os.path.relpath(absolute)).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(absolute).as_posix()
+
+
+def resolve_paths(
+    config: BaseModel, tree: Node, prefix: tuple[str, ...], templated: frozenset[str]
+) -> BaseModel:
+    """Make every `LocalPath` field of a config portable."""
+    updates = {}
+    for name, info in type(config).model_fields.items():
+        value = getattr(config, name)
+        if not isinstance(value, str) or not any(isinstance(m, PathField) for m in info.metadata):
+            continue
+        key = (*prefix, info.alias or name)
+        node = find(tree, key)
+        literal = format_path(key) not in templated
+        written_in = Path(node.location.file).parent if node is not None and literal else None
+        updates[name] = portable_path(value, written_in)
+    return config.model_copy(update=updates) if updates else config

@@ -1,0 +1,277 @@
+"""Stage 7: lower the IR into a plan of SQL built with sqlglot.
+
+One function per plan step. The stage statement composes the read query and every transform as
+CTEs, so the whole batch is produced by one statement inside DuckDB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlglot import exp
+
+from recipec._version import __version__
+from recipec.compiler.connectors import duckdb as duckdb_sql
+from recipec.compiler.inheritance import portable_name
+from recipec.compiler.ir import LoadIR, SourceIR
+from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
+from recipec.compiler.plan import (
+    CommitStateStep,
+    ExtractStep,
+    IncrementalSpec,
+    Plan,
+    RecipeFileRef,
+    SecretRef,
+    StageStep,
+    TransformStep,
+    WriteStep,
+)
+
+SOURCE = "_recipec_source"
+BATCHES = "_recipec_batches"
+"""Where Python sources' batches are staged before the read query runs."""
+REDACTED = "***"
+
+
+def sql(expression: exp.Expression, pretty: bool = False) -> str:
+    return expression.sql(dialect="duckdb", pretty=pretty)
+
+
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _step_name(index: int) -> str:
+    return f"_recipec_step_{index}"
+
+
+def lower(ir: LoadIR) -> Plan:
+    read = read_query(ir)
+    transforms = [lower_transform(ir, i) for i in range(len(ir.transforms))]
+    plan = Plan(
+        recipec_version=__version__,
+        name=ir.name,
+        files=[RecipeFileRef(path=p, sha256=h) for p, h in ir.files],
+        runtime=ir.runtime.model_dump(mode="json"),
+        plugins=list(ir.plugins),
+        secrets={
+            path: SecretRef(template=ref.template, env=list(ref.env_vars), vars=dict(ref.vars))
+            for path, ref in sorted(ir.secrets.items())
+        },
+        steps=[
+            lower_extract(ir, read),
+            *transforms,
+            lower_stage(ir, read),
+            lower_write(ir),
+            lower_commit(ir),
+        ],
+    )
+    return plan.with_fingerprint()
+
+
+def _config(config: BaseModel, prefix: str, secrets: dict[str, Any]) -> dict[str, Any]:
+    """A config as plan JSON, with secret values replaced by `***`."""
+    data = config.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+    for path in secrets:
+        if not path.startswith(prefix + "."):
+            continue
+        keys = path[len(prefix) + 1 :].split(".")
+        target = data
+        for key in keys[:-1]:
+            target = target.get(key, {}) if isinstance(target, dict) else {}
+        if isinstance(target, dict) and keys[-1] in target:
+            target[keys[-1]] = REDACTED
+    return data
+
+
+def _source_relation(source: SourceIR) -> exp.Expression:
+    factory = source.registration.factory
+    if not hasattr(factory, "relation"):
+        return _table(BATCHES)
+    if isinstance(source.incremental, ModifiedTimeIncremental):
+        path: exp.Expression = exp.Placeholder(this="files")
+    else:
+        path = exp.Literal.string(source.path or "")
+    return source.registration.create(source.config).relation(path)
+
+
+def read_query(ir: LoadIR) -> exp.Select:
+    """The source read, with the incremental predicate pushed into it."""
+    query = exp.select(exp.Star()).from_(_source_relation(ir.source))
+    incremental = ir.source.incremental
+    if isinstance(incremental, CursorIncremental):
+        at_or_past = exp.column(incremental.cursor_column, quoted=True) >= exp.Placeholder(
+            this="watermark"
+        )
+        if incremental.initial_value is None:
+            # The first run has no watermark and reads everything.
+            at_or_past = exp.or_(exp.Placeholder(this="watermark").is_(exp.null()), at_or_past)
+        query = query.where(at_or_past)
+    return query
+
+
+def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
+    source = ir.source
+    incremental = source.incremental
+    spec = None
+    if isinstance(incremental, CursorIncremental):
+        spec = IncrementalSpec(
+            strategy="cursor",
+            cursor_column=incremental.cursor_column,
+            cursor_output=ir.cursor_output,
+            initial_value=incremental.initial_value,
+        )
+    elif isinstance(incremental, ModifiedTimeIncremental):
+        spec = IncrementalSpec(strategy="modified_time")
+    return ExtractStep(
+        source=source.type,
+        reader="duckdb" if hasattr(source.registration.factory, "relation") else "python",
+        config=_config(source.config, "source", ir.secrets),
+        path=source.path,
+        query=sql(read, pretty=True),
+        incremental=spec,
+    )
+
+
+def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Select:
+    step = ir.transforms[index]
+    lowered = step.registration.factory(step.config, relation)
+    if not isinstance(lowered, exp.Query):
+        raise TypeError(f"transform '{step.type}' did not lower to a query")
+    return lowered  # type: ignore[return-value]
+
+
+def lower_transform(ir: LoadIR, index: int) -> TransformStep:
+    step = ir.transforms[index]
+    zone_sensitive = getattr(step.config, "zone_sensitive", None)
+    return TransformStep(
+        index=index,
+        type=step.type,
+        sql=sql(transform_select(ir, index, _table("input")), pretty=True),
+        config=step.config.model_dump(mode="json", by_alias=True),
+        origin=f"{portable_name(Path(step.location.file))}:{step.location.line}",
+        zone_sensitive=zone_sensitive() if callable(zone_sensitive) else [],
+    )
+
+
+def stage_query(ir: LoadIR, read: exp.Select) -> exp.Select:
+    """WITH source AS (read), step_0 AS (...), ... SELECT * FROM the last step."""
+    ctes: list[tuple[str, exp.Query]] = [(SOURCE, read)]
+    for index in range(len(ir.transforms)):
+        ctes.append((_step_name(index), transform_select(ir, index, _table(ctes[-1][0]))))
+    query = exp.select(exp.Star()).from_(_table(ctes[-1][0]))
+    for name, cte in ctes:
+        query = query.with_(exp.to_identifier(name, quoted=True), as_=cte)
+    if ir.destination.write_mode == "merge":
+        query = query.qualify(_latest_per_key(ir).eq(1))
+    return query
+
+
+def _latest_per_key(ir: LoadIR) -> exp.Expression:
+    """Within one batch, the row with the highest cursor wins for each merge key."""
+    window = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[exp.column(k, quoted=True) for k in ir.destination.merge_keys],
+    )
+    if ir.cursor_output:
+        window.set(
+            "order",
+            exp.Order(
+                expressions=[
+                    exp.Ordered(
+                        this=exp.column(ir.cursor_output, quoted=True), desc=True, nulls_first=False
+                    )
+                ]
+            ),
+        )
+    return window
+
+
+def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
+    create = exp.Create(
+        this=_table(duckdb_sql.STAGE),
+        kind="TABLE" if ir.materialize_stage else "VIEW",
+        replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        expression=stage_query(ir, read),
+    )
+    boundary = None
+    if (
+        ir.cursor_output
+        and ir.destination.write_mode == "append"
+        and isinstance(ir.source.incremental, CursorIncremental)
+    ):
+        boundary = exp.delete(_table(duckdb_sql.STAGE)).where(
+            exp.and_(
+                exp.column(ir.cursor_output, quoted=True).eq(exp.Placeholder(this="watermark")),
+                exp.func("list_contains", exp.Placeholder(this="boundary_hashes"), row_hash()),
+            )
+        )
+    return StageStep(
+        materialize=ir.materialize_stage,
+        reason=ir.stage_reason,
+        sql=sql(create, pretty=True),
+        boundary_sql=sql(boundary) if boundary is not None else None,
+    )
+
+
+def row_hash() -> exp.Expression:
+    """MD5 of a staged row (DuckDB reads a table name as a struct of the row)."""
+    return exp.func("md5", exp.cast(exp.column(duckdb_sql.STAGE, quoted=True), "VARCHAR"))
+
+
+def lower_write(ir: LoadIR) -> WriteStep:
+    destination = ir.destination
+    step = WriteStep(
+        destination=destination.type,
+        config=_config(destination.config, "destination", ir.secrets),
+        database=destination.database,
+        table=destination.table,
+        write_mode=destination.write_mode,
+        merge_keys=list(destination.merge_keys),
+    )
+    if destination.capabilities.dialect != "duckdb" or destination.type != "duckdb":
+        return step
+    table = duckdb_sql.table_expression(destination.table)
+    schema = duckdb_sql.create_schema(table)
+    return step.model_copy(
+        update={
+            "setup_sql": [sql(schema)] if schema is not None else [],
+            "create_sql": sql(duckdb_sql.create_table(table)),
+            "write_sql": sql(
+                duckdb_sql.write_statement(table, destination.write_mode, list(destination.merge_keys))
+            ),
+            "full_refresh_sql": sql(duckdb_sql.overwrite(table)),
+        }
+    )
+
+
+def lower_commit(ir: LoadIR) -> CommitStateStep:
+    stage = _table(duckdb_sql.STAGE)
+    watermark = boundary = None
+    if ir.cursor_output:
+        cursor = exp.column(ir.cursor_output, quoted=True)
+        watermark = exp.select(exp.cast(exp.Max(this=cursor), "VARCHAR")).from_(stage)
+        if ir.destination.write_mode == "append":
+            boundary = (
+                exp.select(exp.func("list", row_hash()))
+                .from_(stage)
+                .where(exp.cast(cursor, "VARCHAR").eq(exp.Placeholder(this="new_watermark")))
+            )
+    step = CommitStateStep(
+        in_destination=ir.destination.capabilities.holds_state,
+        watermark_sql=sql(watermark) if watermark is not None else None,
+        boundary_sql=sql(boundary) if boundary is not None else None,
+    )
+    if not step.in_destination:
+        return step
+    schema = getattr(ir.destination.config, "state_schema", "recipec")
+    return step.model_copy(
+        update={
+            "setup_sql": [sql(s) for s in duckdb_sql.state_setup(schema)],
+            "read_sql": sql(duckdb_sql.state_read(schema)),
+            "commit_sql": [sql(s) for s in duckdb_sql.state_commit(schema)],
+        }
+    )

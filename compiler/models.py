@@ -1,0 +1,158 @@
+"""Stage 4 vocabulary: the Pydantic models a rendered recipe is validated against.
+
+Blocks whose shape depends on a registered name (`source`, `destination`, each transform step)
+are validated in a second round against the model that name registered (see `validate.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+import sqlglot
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PositiveInt,
+)
+from pydantic_core import PydanticCustomError
+from sqlglot import exp
+
+from recipec.compiler.types import LogicalType, TypeNameError, parse_type
+
+
+class StrictModel(BaseModel):
+    """Base of every recipe model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _type_name(value: Any) -> LogicalType:
+    if isinstance(value, LogicalType):
+        return value
+    try:
+        return parse_type(str(value))
+    except TypeNameError as exc:
+        raise PydanticCustomError("type_name", str(exc), {"hint": exc.hint}) from None
+
+
+TypeName = Annotated[
+    LogicalType, BeforeValidator(_type_name), PlainSerializer(str, return_type=str)
+]
+"""A type named in a recipe (`int`, `timestamp`, `decimal(12,2)`...)."""
+
+
+def parse_table_name(text: str) -> tuple[str, ...]:
+    """`main."o'brien orders"` -> ("main", "o'brien orders"). Only identifiers are allowed."""
+    try:
+        table = sqlglot.parse_one(text, into=exp.Table, dialect="duckdb")
+    except sqlglot.errors.ParseError:
+        table = None
+    parts = table.parts if isinstance(table, exp.Table) else []
+    if (
+        not parts
+        or len(parts) > 3
+        or not all(isinstance(p, exp.Identifier) for p in parts)
+        or exp.table_name(table, dialect="duckdb") != _normalise_sql(text)  # type: ignore[arg-type]
+    ):
+        raise PydanticCustomError(
+            "table_name",
+            "not a table name",
+            {"hint": 'write [catalog.][schema.]table; quote odd names: main."my table"'},
+        )
+    return tuple(p.name for p in parts)
+
+
+def _normalise_sql(text: str) -> str:
+    table = sqlglot.parse_one(text, into=exp.Table, dialect="duckdb")
+    return exp.table_name(table, dialect="duckdb")
+
+
+TableName = Annotated[str, AfterValidator(lambda v: (parse_table_name(v), v)[1])]
+
+
+class PathField:
+    """Marks a config field as a local file path (resolved against the file that wrote it)."""
+
+
+LocalPath = Annotated[str, PathField()]
+"""A file path or glob: relative to the recipe that wrote it, or to the working directory when a
+template produced it."""
+
+
+def _scalar_text(value: Any) -> Any:
+    """YAML reads `2020-01-01` as a date; cursor bounds are kept as canonical text."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+CursorValue = Annotated[str | int | float, BeforeValidator(_scalar_text)]
+
+
+class CursorIncremental(StrictModel):
+    """Load only rows whose cursor is at or past the last committed watermark."""
+
+    strategy: Literal["cursor"]
+    cursor_column: str = Field(min_length=1)
+    initial_value: CursorValue | None = None
+    """Lower bound of the first run; without it the first run reads everything."""
+
+
+class ModifiedTimeIncremental(StrictModel):
+    """Load only files that are new or changed (size or modification time) since the last run."""
+
+    strategy: Literal["modified_time"]
+
+
+Incremental = Annotated[
+    CursorIncremental | ModifiedTimeIncremental, Field(discriminator="strategy")
+]
+
+
+class RuntimeSettings(StrictModel):
+    batch_size: PositiveInt = 50_000
+    """Rows per batch for sources and destinations that move Arrow batches."""
+    parallelism: PositiveInt | None = None
+    """Threads the engine may use; all cores when unset."""
+    retries: Annotated[int, Field(ge=0, le=100)] = 3
+    """How often a transient failure (a lost connection, a locked file) is retried."""
+    memory_limit: str | None = None
+    """The engine's memory limit, for example '4GB'."""
+
+
+class TransformBlock(StrictModel):
+    steps: list[dict[str, Any]] = []
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _recipe_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise PydanticCustomError(
+            "recipe_name",
+            "invalid recipe name '{name}'",
+            {"name": value, "hint": "use letters, digits, '_', '-' and '.'"},
+        )
+    return value
+
+
+class RecipeModel(StrictModel):
+    """The top level of a recipe, after `extends:` and templates are resolved."""
+
+    name: Annotated[str, AfterValidator(_recipe_name)]
+    description: str | None = None
+    plugins: list[str] = []
+    """Python modules imported before validation (they register plug-ins)."""
+    source: dict[str, Any]
+    transform: TransformBlock = TransformBlock()
+    destination: dict[str, Any]
+    runtime: RuntimeSettings = RuntimeSettings()

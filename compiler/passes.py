@@ -1,0 +1,90 @@
+"""Stage 6: passes over the IR, run in order by `run_passes`. Each is `LoadIR -> LoadIR`.
+
+A pass checks the recipe against what the runtime can do (raising located `RecipeError`s) or
+derives facts the lowering needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recipec.compiler.ir import LoadIR
+from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
+from recipec.errors import Problem, RecipeError
+
+
+def check_capabilities(ir: LoadIR) -> LoadIR:
+    """The destination must support the write mode the recipe asks for."""
+    destination = ir.destination
+    supported = destination.capabilities.write_modes
+    if destination.write_mode not in supported:
+        raise RecipeError(
+            [
+                Problem(
+                    f"destination '{destination.type}' does not support write_mode "
+                    f"'{destination.write_mode}'",
+                    path="destination.write_mode",
+                    location=destination.location,
+                    expected=f"one of: {', '.join(sorted(supported))}",
+                )
+            ]
+        )
+    return ir
+
+
+def check_incremental(ir: LoadIR) -> LoadIR:
+    """`modified_time` needs files to look at."""
+    incremental = ir.source.incremental
+    if isinstance(incremental, ModifiedTimeIncremental) and ir.source.path is None:
+        raise RecipeError(
+            [
+                Problem(
+                    "strategy 'modified_time' needs a file source (a source with a path)",
+                    path="source.incremental.strategy",
+                    location=ir.source.location,
+                )
+            ]
+        )
+    return ir
+
+
+def track_cursor(ir: LoadIR) -> LoadIR:
+    """Follow the cursor column through the steps, to find it in the staged rows."""
+    incremental = ir.source.incremental
+    if not isinstance(incremental, CursorIncremental):
+        return ir
+    name = incremental.cursor_column
+    for step in ir.transforms:
+        output_name = getattr(step.config, "output_name", None)
+        if callable(output_name):
+            name = output_name(name)
+    return ir.replace(cursor_output=name)
+
+
+def choose_staging(ir: LoadIR) -> LoadIR:
+    """Materialize the stage when the run must look at the batch before writing it.
+
+    A merge deduplicates and upserts from it, and an incremental load reads the new watermark
+    from it. Otherwise the stage is a view and the write streams straight from the source.
+    """
+    if ir.destination.write_mode == "merge":
+        return ir.replace(materialize_stage=True, stage_reason="merge upserts from the batch")
+    if ir.source.incremental is not None:
+        return ir.replace(
+            materialize_stage=True, stage_reason="the new watermark is read from the batch"
+        )
+    return ir.replace(materialize_stage=False, stage_reason="streamed: nothing reads it twice")
+
+
+PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
+    check_capabilities,
+    check_incremental,
+    track_cursor,
+    choose_staging,
+)
+
+
+def run_passes(ir: LoadIR) -> LoadIR:
+    for compiler_pass in PASSES:
+        ir = compiler_pass(ir)
+    return ir

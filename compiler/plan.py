@@ -1,0 +1,198 @@
+"""The plan: an immutable, deterministic, JSON-serialisable description of one load.
+
+A plan is what the runtime executes. Its JSON has sorted keys, a `format_version` and a
+`fingerprint` (SHA-256 of the content, excluding the recipec version that wrote it), so the same
+recipe and inputs give byte-identical JSON and a reviewer can diff two plans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from recipec.errors import RecipeError
+
+FORMAT_VERSION = 1
+
+
+class PlanModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RecipeFileRef(PlanModel):
+    """A recipe file the plan was compiled from, with its content hash."""
+
+    path: str
+    sha256: str
+
+
+class SecretRef(PlanModel):
+    """How the runtime resolves a secret again: its template and the environment it reads."""
+
+    template: str
+    env: list[str]
+    vars: dict[str, str] = {}
+
+
+class IncrementalSpec(PlanModel):
+    strategy: Literal["cursor", "modified_time"]
+    cursor_column: str | None = None
+    """The cursor in the source."""
+    cursor_output: str | None = None
+    """The cursor's name after the transform steps (where the new watermark is read)."""
+    initial_value: str | int | float | None = None
+
+
+class ExtractStep(PlanModel):
+    """Read the source: DuckDB reads it itself, or Python batches are staged first."""
+
+    kind: Literal["extract"] = "extract"
+    source: str
+    reader: Literal["duckdb", "python"]
+    config: dict[str, Any]
+    """The validated source block; secrets show as `***` (see `Plan.secrets`)."""
+    path: str | None = None
+    """Portable file path or glob (relative to the working directory it was compiled in)."""
+    query: str
+    """The read query; `$watermark` and `$files` are bound parameters."""
+    incremental: IncrementalSpec | None = None
+
+
+class TransformStep(PlanModel):
+    """One transform, as a SELECT over its input relation."""
+
+    kind: Literal["transform"] = "transform"
+    index: int
+    type: str
+    config: dict[str, Any]
+    sql: str
+    origin: str
+    """Where the step was written (file:line)."""
+    zone_sensitive: list[str] = []
+    """Columns cast to `datetime`: TIMESTAMP, or TIMESTAMPTZ when the input carries a zone."""
+
+
+class StageStep(PlanModel):
+    """Run the read and every transform as one statement inside DuckDB."""
+
+    kind: Literal["stage"] = "stage"
+    materialize: bool
+    reason: str
+    sql: str
+    boundary_sql: str | None = None
+    """Append mode: drop rows already loaded at the watermark (by row hash)."""
+
+
+class WriteStep(PlanModel):
+    """Write the staged rows to the destination."""
+
+    kind: Literal["write"] = "write"
+    destination: str
+    config: dict[str, Any]
+    database: str | None = None
+    table: str
+    write_mode: str
+    merge_keys: list[str] = []
+    setup_sql: list[str] = []
+    create_sql: str | None = None
+    write_sql: str | None = None
+    full_refresh_sql: str | None = None
+    schema_evolution: Literal["add_columns"] = "add_columns"
+
+
+class CommitStateStep(PlanModel):
+    """Commit the new watermark; in the destination, in the same transaction as the data."""
+
+    kind: Literal["commit_state"] = "commit_state"
+    in_destination: bool
+    setup_sql: list[str] = []
+    read_sql: str | None = None
+    commit_sql: list[str] = []
+    watermark_sql: str | None = None
+    boundary_sql: str | None = None
+
+
+Step = Annotated[
+    ExtractStep | TransformStep | StageStep | WriteStep | CommitStateStep,
+    Field(discriminator="kind"),
+]
+
+
+class Plan(PlanModel):
+    format_version: int = FORMAT_VERSION
+    recipec_version: str
+    fingerprint: str = ""
+    name: str
+    files: list[RecipeFileRef]
+    runtime: dict[str, Any]
+    plugins: list[str] = []
+    """Modules imported before running (the recipe's `plugins:`)."""
+    secrets: dict[str, SecretRef] = {}
+    steps: list[Step]
+
+    @property
+    def extract(self) -> ExtractStep:
+        return self._one(ExtractStep)
+
+    @property
+    def transforms(self) -> list[TransformStep]:
+        return [s for s in self.steps if isinstance(s, TransformStep)]
+
+    @property
+    def stage(self) -> StageStep:
+        return self._one(StageStep)
+
+    @property
+    def write(self) -> WriteStep:
+        return self._one(WriteStep)
+
+    @property
+    def commit(self) -> CommitStateStep:
+        return self._one(CommitStateStep)
+
+    def _one(self, kind: type[Any]) -> Any:
+        return next(s for s in self.steps if isinstance(s, kind))
+
+    def content(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"fingerprint", "recipec_version"})
+
+    def compute_fingerprint(self) -> str:
+        return hashlib.sha256(_canonical(self.content()).encode()).hexdigest()
+
+    def with_fingerprint(self) -> Plan:
+        return self.model_copy(update={"fingerprint": self.compute_fingerprint()})
+
+    def to_json(self) -> str:
+        return _canonical(self.model_dump(mode="json"), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "plan") -> Plan:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecipeError(f"{source} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise RecipeError(f"{source} is not a recipec plan")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise RecipeError(
+                f"{source} has plan format_version {data.get('format_version')!r}; this recipec "
+                f"reads format {FORMAT_VERSION}: compile the recipe again"
+            )
+        try:
+            plan = cls.model_validate(data)
+        except ValidationError as exc:
+            raise RecipeError(f"{source} is not a valid recipec plan: {exc}") from None
+        if plan.compute_fingerprint() != plan.fingerprint:
+            raise RecipeError(
+                f"{source} was edited after it was compiled (its fingerprint does not match its "
+                "content): compile the recipe again"
+            )
+        return plan
+
+
+def _canonical(data: Any, indent: int | None = None) -> str:
+    return json.dumps(data, sort_keys=True, indent=indent, ensure_ascii=False,
+                      separators=None if indent else (",", ":"))

@@ -1,0 +1,183 @@
+"""Stage 3: render Jinja templates value by value, after inheritance.
+
+Each string scalar is rendered on its own, so an error keeps the file, line and key path of the
+value that failed. Values that read the environment under secret-looking keys, and any value that
+calls `secret()`, become secrets: the plan stores a `SecretReference` (how to resolve the value
+again) instead of the value itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from recipec.compiler.yaml_loader import KeyPath, Node, format_path
+from recipec.errors import Problem
+
+SECRET_KEY = re.compile(
+    r"(?i)(password|passwd|pwd|secret|token|api_?key|private_?key|credential|auth)"
+)
+_UNSET: Any = object()
+
+
+class TemplateLookupError(Exception):
+    """A template asked for something that is not there (env var, var)."""
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """How to resolve a secret again at run time: the template and what it read."""
+
+    template: str
+    env_vars: tuple[str, ...]
+    vars: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"template": self.template, "env": list(self.env_vars), "vars": dict(self.vars)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecretReference:
+        return cls(data["template"], tuple(data["env"]), tuple(sorted(data["vars"].items())))
+
+    def resolve(self) -> str:
+        return render_string(self.template, vars=dict(self.vars), recipe_name="").value
+
+
+@dataclass
+class _Reads:
+    """What one rendering looked up."""
+
+    env: set[str] = field(default_factory=set)
+    vars: dict[str, str] = field(default_factory=dict)
+    called_secret: bool = False
+
+
+@dataclass(frozen=True)
+class Rendered:
+    value: str
+    reads: _Reads
+
+
+class _Env:
+    """`{{ env.X }}`: attribute access to environment variables; a missing one is an error."""
+
+    def __init__(self, reads: _Reads) -> None:
+        self._reads = reads
+
+    def __getattr__(self, name: str) -> str:
+        return _read_env(self._reads, name, _UNSET)
+
+    __getitem__ = __getattr__
+
+
+def _read_env(reads: _Reads, name: str, default: Any) -> str:
+    reads.env.add(name)
+    if name in os.environ:
+        return os.environ[name]
+    if default is _UNSET:
+        raise TemplateLookupError(f"environment variable '{name}' is not set")
+    return str(default)
+
+
+def _environment() -> jinja2.Environment:
+    return ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+_ENV = _environment()
+
+
+def render_string(text: str, *, vars: Mapping[str, Any], recipe_name: str) -> Rendered:
+    reads = _Reads()
+
+    def env_var(name: str, default: Any = _UNSET) -> str:
+        return _read_env(reads, name, default)
+
+    def var(name: str, default: Any = _UNSET) -> str:
+        if name in vars:
+            reads.vars[name] = str(vars[name])
+            return str(vars[name])
+        if default is _UNSET:
+            raise TemplateLookupError(
+                f"variable '{name}' is not set (pass it with --var {name}=VALUE)"
+            )
+        return str(default)
+
+    def secret(name: str) -> str:
+        reads.called_secret = True
+        return _read_env(reads, name, _UNSET)
+
+    context = {
+        "env_var": env_var,
+        "env": _Env(reads),
+        "var": var,
+        "secret": secret,
+        "recipe": {"name": recipe_name},
+    }
+    return Rendered(_ENV.from_string(text).render(context), reads)
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@dataclass(frozen=True)
+class RenderedTree:
+    tree: Node
+    secrets: Mapping[str, SecretReference]
+    """Secret values by dot path."""
+    templated: frozenset[str]
+    """Dot paths of every value produced by a template (paths in them resolve against the CWD)."""
+    problems: tuple[Problem, ...]
+    """Templates that failed; their values are left unrendered."""
+
+
+def render_tree(tree: Node, *, vars: Mapping[str, Any]) -> RenderedTree:
+    """Render every templated string in `tree`, collecting every failure."""
+    problems: list[Problem] = []
+    secrets: dict[str, SecretReference] = {}
+    templated: set[str] = set()
+    name_node = tree.get("name")
+    recipe_name = name_node.value if name_node and isinstance(name_node.value, str) else ""
+    if _is_template(recipe_name):
+        recipe_name = ""  # a templated name cannot refer to itself
+
+    def visit(node: Node, path: KeyPath) -> Node:
+        if node.is_mapping:
+            return node.with_value({k: visit(v, (*path, k)) for k, v in node.value.items()})
+        if node.is_sequence:
+            return node.with_value([visit(v, (*path, i)) for i, v in enumerate(node.value)])
+        if not _is_template(node.value):
+            return node
+        dotted = format_path(path)
+        try:
+            rendered = render_string(node.value, vars=vars, recipe_name=recipe_name)
+        except (TemplateLookupError, jinja2.UndefinedError) as exc:
+            problems.append(_problem(node, dotted, f"unresolved template: {exc}"))
+            return node
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(_problem(node, dotted, f"template syntax error: {exc.message}"))
+            return node
+        except jinja2.TemplateError as exc:
+            problems.append(_problem(node, dotted, f"template error: {exc}"))
+            return node
+        templated.add(dotted)
+        key = next((p for p in reversed(path) if isinstance(p, str)), "")
+        if rendered.reads.called_secret or (rendered.reads.env and SECRET_KEY.search(key)):
+            secrets[dotted] = SecretReference(
+                node.value, tuple(sorted(rendered.reads.env)), tuple(sorted(rendered.reads.vars.items()))
+            )
+        return node.with_value(rendered.value)
+
+    result = visit(tree, ())
+    return RenderedTree(result, secrets, frozenset(templated), tuple(problems))
+
+
+def _problem(node: Node, path: str, message: str) -> Problem:
+    return Problem(message, path=path, location=node.location)
+

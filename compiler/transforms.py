@@ -1,0 +1,94 @@
+"""Built-in transforms, each lowered to one SELECT over its input relation with sqlglot.
+
+A transform registers a config model and a lowering function `fn(step, relation) -> exp.Select`.
+Steps select `*` with DuckDB's star modifiers, so a transform needs no knowledge of the input's
+other columns and the plan compiles without touching the source. Config models may define
+`output_name(column)` so the compiler can follow a column (the cursor) through the steps.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sqlglot import exp
+
+from recipec.compiler.models import StrictModel, TypeName
+from recipec.compiler.types import LogicalType
+from recipec.registry import register_transform
+
+
+def _identifier(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _column(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+class RenameColumns(StrictModel):
+    type: Literal["rename_columns"]
+    mapping: dict[str, str] = Field(min_length=1)
+    """Old name -> new name."""
+
+    def output_name(self, column: str) -> str:
+        return self.mapping.get(column, column)
+
+
+@register_transform("rename_columns", config=RenameColumns)
+def rename_columns(step: RenameColumns, relation: exp.Expression) -> exp.Select:
+    """Rename columns, keeping their position."""
+    renames = [exp.alias_(_column(old), _identifier(new)) for old, new in step.mapping.items()]
+    return exp.select(exp.Star(rename=renames)).from_(relation)
+
+
+class Cast(StrictModel):
+    type: Literal["cast"]
+    columns: dict[str, TypeName] = Field(min_length=1)
+    """Column -> type (str, int, float, bool, date, datetime, decimal(p,s) or an alias)."""
+
+    def zone_sensitive(self) -> list[str]:
+        """Columns cast to `datetime`: TIMESTAMP, or TIMESTAMPTZ when the input carries a zone."""
+        return [c for c, t in self.columns.items() if t.name == "datetime"]
+
+
+@register_transform("cast", config=Cast)
+def cast(step: Cast, relation: exp.Expression) -> exp.Select:
+    """Cast columns in place; a value that does not fit fails the run and names the value."""
+    replacements = [
+        exp.alias_(exp.cast(_column(name), logical.to_datatype()), _identifier(name))
+        for name, logical in step.columns.items()
+    ]
+    return exp.select(exp.Star(replace=replacements)).from_(relation)
+
+
+class AddColumn(StrictModel):
+    type: Literal["add_column"]
+    name: str = Field(min_length=1)
+    value: str | int | float | bool | None
+    """A constant (templates are rendered first, so `{{ recipe.name }}` works)."""
+    cast_to: TypeName | None = Field(default=None, alias="as")
+    """Optional type of the new column (`as: date`)."""
+
+
+def _constant(value: str | int | float | bool | None) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(value)
+
+
+@register_transform("add_column", config=AddColumn)
+def add_column(step: AddColumn, relation: exp.Expression) -> exp.Select:
+    """Add a column holding a constant."""
+    value = _constant(step.value)
+    if step.cast_to is not None:
+        value = exp.cast(value, step.cast_to.to_datatype())
+    new = exp.alias_(value, _identifier(step.name))
+    return exp.select(exp.Star(), new).from_(relation)
+
+
+__all__ = ["AddColumn", "Cast", "LogicalType", "RenameColumns"]

@@ -1,0 +1,100 @@
+"""Logical column types named in recipes, and their DuckDB (and other dialect) types.
+
+    >>> parse_type("integer")
+    LogicalType(name='int', precision=None, scale=None)
+    >>> parse_type("decimal(10, 2)").to_sql()
+    'DECIMAL(10, 2)'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from recipec.errors import did_you_mean
+
+CANONICAL = ("str", "int", "float", "bool", "date", "datetime", "datetimetz", "decimal")
+ALIASES: dict[str, str] = {
+    "str": "str", "string": "str", "text": "str", "varchar": "str",
+    "int": "int", "integer": "int", "bigint": "int", "long": "int", "int64": "int",
+    "float": "float", "double": "float", "float64": "float", "real": "float",
+    "bool": "bool", "boolean": "bool",
+    "date": "date",
+    "datetime": "datetime", "timestamp": "datetime",
+    "datetimetz": "datetimetz", "timestamptz": "datetimetz",
+    "decimal": "decimal", "numeric": "decimal",
+}  # fmt: skip
+_DUCKDB: dict[str, exp.DataType.Type] = {
+    "str": exp.DataType.Type.VARCHAR,
+    "int": exp.DataType.Type.BIGINT,
+    "float": exp.DataType.Type.DOUBLE,
+    "bool": exp.DataType.Type.BOOLEAN,
+    "date": exp.DataType.Type.DATE,
+    "datetime": exp.DataType.Type.TIMESTAMP,
+    "datetimetz": exp.DataType.Type.TIMESTAMPTZ,
+}
+_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$")
+
+
+class TypeNameError(ValueError):
+    """A type name that is not one of ours; `hint` carries a suggestion."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class LogicalType:
+    """A recipe type: one of `CANONICAL`, with precision and scale for decimals."""
+
+    name: str
+    precision: int | None = None
+    scale: int | None = None
+
+    def __str__(self) -> str:
+        if self.name == "decimal":
+            return f"decimal({self.precision},{self.scale})"
+        return self.name
+
+    def to_datatype(self) -> exp.DataType:
+        """The DuckDB type. `datetime` is TIMESTAMP; the runtime widens it to TIMESTAMPTZ when
+        the input carries a zone (see `runtime.binding`)."""
+        if self.name == "decimal":
+            return exp.DataType(
+                this=exp.DataType.Type.DECIMAL,
+                expressions=[
+                    exp.DataTypeParam(this=exp.Literal.number(self.precision)),
+                    exp.DataTypeParam(this=exp.Literal.number(self.scale)),
+                ],
+            )
+        return exp.DataType(this=_DUCKDB[self.name])
+
+    def to_sql(self, dialect: str = "duckdb") -> str:
+        return self.to_datatype().sql(dialect)
+
+
+def parse_type(text: str) -> LogicalType:
+    """Parse a type name such as `int`, `timestamp` or `decimal(12,2)`."""
+    match = _SPEC.match(str(text))
+    name = match.group(1).lower() if match else str(text)
+    canonical = ALIASES.get(name)
+    if match is None or canonical is None:
+        raise TypeNameError(
+            f"unknown type '{text}'",
+            did_you_mean(name, ALIASES) or f"use one of {', '.join(CANONICAL)}",
+        )
+    precision, scale = match.group(2), match.group(3)
+    if canonical == "decimal":
+        p = int(precision) if precision else 18
+        s = int(scale) if scale else (0 if precision else 3)
+        if not 1 <= p <= 38 or not 0 <= s <= p:
+            raise TypeNameError(
+                f"invalid decimal({p},{s})", "precision is 1 to 38 and scale is 0 to precision"
+            )
+        return LogicalType("decimal", p, s)
+    if precision:
+        raise TypeNameError(f"type '{name}' takes no parameters")
+    return LogicalType(canonical)

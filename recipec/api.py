@@ -1,0 +1,62 @@
+"""The Python API: load, compile and run recipes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from recipec.compiler.driver import Recipe, compile_recipe, load_recipe
+from recipec.compiler.plan import Plan
+from recipec.runtime.executor import Executor, RunSummary
+from recipec.runtime.progress import Progress
+from recipec.runtime.state import LocalStateBackend, StateBackend
+
+
+def from_yaml(path: str | os.PathLike[str], vars: Mapping[str, Any] | None = None) -> Recipe:
+    """Load a recipe file: resolve `extends:`, render templates, validate."""
+    return load_recipe(path, vars)
+
+
+def run_plan(
+    plan: Plan,
+    state_backend: StateBackend | None = None,
+    *,
+    full_refresh: bool = False,
+    progress: bool = False,
+) -> RunSummary:
+    """Execute a compiled plan."""
+    backend = state_backend if state_backend is not None else LocalStateBackend(".state")
+    return Executor(plan, backend, full_refresh=full_refresh, progress=Progress(progress)).run()
+
+
+def run_recipe(
+    recipe: Recipe,
+    state_backend: StateBackend | None = None,
+    *,
+    full_refresh: bool = False,
+) -> RunSummary:
+    """Compile and run a loaded recipe."""
+    return run_plan(compile_recipe(recipe), state_backend, full_refresh=full_refresh)
+
+
+def run_recipe_from_yaml(
+    path: str | os.PathLike[str],
+    state_dir: str | os.PathLike[str] = ".state",
+    vars: Mapping[str, Any] | None = None,
+    *,
+    full_refresh: bool = False,
+) -> RunSummary:
+    """Load, compile and run a recipe file, keeping state in `state_dir`."""
+    return run_recipe(
+        from_yaml(path, vars), LocalStateBackend(state_dir), full_refresh=full_refresh
+    )
+
+
+__all__ = [
+    "compile_recipe",
+    "from_yaml",
+    "run_plan",
+    "run_recipe",
+    "run_recipe_from_yaml",
+]

@@ -1,0 +1,172 @@
+"""Exceptions and the structured problems they carry.
+
+Every error says what is wrong and where. A `RecipeError` collects all `Problem`s found in a
+recipe and renders each with a numbered frame of the YAML around the offending line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a recipe file: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a recipe."""
+
+    message: str
+    path: str = ""
+    """Dot path of the key, e.g. `transform.steps[1].columns.age`."""
+    location: Location | None = None
+    expected: str | None = None
+    hint: str | None = None
+    """A suggestion, usually "did you mean ...?"."""
+
+    def render(self, *, frame: bool = True) -> str:
+        where = str(self.location) if self.location else "<recipe>"
+        head = f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+        lines = [head]
+        if self.expected:
+            lines.append(f"  expected: {self.expected}")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        if frame and self.location:
+            lines.extend("  " + line for line in code_frame(self.location))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        loc = self.location
+        return {
+            "message": self.message,
+            "path": self.path,
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "expected": self.expected,
+            "hint": self.hint,
+        }
+
+
+def code_frame(location: Location, context: int = 1) -> list[str]:
+    """The lines around `location`, numbered, with a caret under the column."""
+    try:
+        text = Path(location.file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    first = max(1, location.line - context)
+    last = min(len(text), location.line + context)
+    width = len(str(last))
+    out = []
+    for number in range(first, last + 1):
+        marker = ">" if number == location.line else " "
+        out.append(f"{marker} {number:>{width}} | {text[number - 1]}")
+        if number == location.line:
+            out.append(f"  {' ' * width} | {' ' * (location.column - 1)}^")
+    return out
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A "did you mean" hint for a misspelled key or name, or None when nothing is close."""
+    matches = difflib.get_close_matches(str(word), sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None
+
+
+class DataLoaderError(Exception):
+    """Base of all recipec errors. `context` holds structured facts (never secrets)."""
+
+    exit_code = 3
+    retryable = False
+    """Whether retrying the same operation may succeed (a lost connection, not a syntax error)."""
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: dict[str, Any] = context
+
+    def render(self) -> str:
+        return self.message
+
+
+class RecipeError(DataLoaderError):
+    """Something is wrong in the recipe files or their templates; found before data moves."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Sequence[Problem] | str, **context: Any) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        summary = self.problems[0].render(frame=False) if count == 1 else f"{count} problems"
+        super().__init__(summary, problems=[p.to_dict() for p in self.problems], **context)
+
+    def render(self) -> str:
+        count = len(self.problems)
+        title = "Recipe error" if count == 1 else f"Recipe has {count} errors"
+        body = "\n\n".join(p.render() for p in self.problems)
+        return f"{title}:\n{body}"
+
+
+class ConnectorError(DataLoaderError):
+    """A source or destination could not be read or written."""
+
+
+class TransformError(DataLoaderError):
+    """A transform failed on the data (for example a value that does not fit a cast)."""
+
+
+class StateError(DataLoaderError):
+    """Saved state could not be read or written."""
+
+
+class EngineError(DataLoaderError):
+    """The execution engine failed."""
+
+
+class UsageError(DataLoaderError):
+    """The command line was used wrongly."""
+
+    exit_code = 2
+
+
+class MissingExtraError(DataLoaderError):
+    """An optional dependency is not installed."""
+
+    exit_code = 2
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the Python package '{package}', which is not installed. "
+            f"Install it with: pip install 'recipec[{extra}]'",
+            package=package,
+            extra=extra,
+        )
+
+
+@dataclass
+class ProblemCollector:
+    """Gathers problems across a pass so that all are reported at once."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise RecipeError(self.problems)

@@ -1,0 +1,83 @@
+"""The DuckDB engine the runtime stages and transforms in, and how its errors are reported."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
+
+
+def connect(
+    database: str | None, *, threads: int | None, memory_limit: str | None
+) -> duckdb.DuckDBPyConnection:
+    """Open the destination database (or an in-memory engine). Timestamps compare in UTC."""
+    target = database or ":memory:"
+    if target != ":memory:":
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConnectorError(
+                f"cannot create the folder of DuckDB database '{target}': {exc.strerror}",
+                database=target,
+            ) from None
+    try:
+        connection = duckdb.connect(target)
+    except duckdb.Error as exc:
+        raise ConnectorError(
+            f"cannot open DuckDB database '{target}': {first_line(exc)}",
+            database=target,
+        ) from None
+    connection.execute("SET TimeZone = 'UTC'")
+    if threads:
+        connection.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        connection.execute(f"SET memory_limit = {exp.Literal.string(memory_limit).sql()}")
+    return connection
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@functools.lru_cache(maxsize=256)
+def parameters(statement: str) -> tuple[str, ...]:
+    """The `$name` parameters a statement uses."""
+    parsed = sqlglot.parse_one(statement, read="duckdb")
+    return tuple(sorted({p.name for p in parsed.find_all(exp.Placeholder) if p.name}))
+
+
+def execute(
+    connection: duckdb.DuckDBPyConnection, statement: str, values: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Run a statement, binding exactly the `$parameters` it names."""
+    names = parameters(statement)
+    if not names:
+        return connection.execute(statement)
+    missing = [n for n in names if values is None or n not in values]
+    if missing:
+        raise EngineError(f"no value for parameter(s) {', '.join(missing)} of: {statement}")
+    return connection.execute(statement, {n: values[n] for n in names})  # type: ignore[index]
+
+
+_LOCKED = re.compile(r"lock", re.IGNORECASE)
+
+
+def translate(exc: duckdb.Error, *, doing: str, **context: Any) -> DataLoaderError:
+    """A DuckDB error as ours: what we were doing, and DuckDB's first line."""
+    message = f"{doing}: {first_line(exc)}"
+    if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+        return TransformError(message, **context)
+    if isinstance(exc, duckdb.BinderException | duckdb.CatalogException):
+        return TransformError(message, **context)
+    if isinstance(exc, duckdb.IOException):
+        error = ConnectorError(message, **context)
+        error.retryable = bool(_LOCKED.search(str(exc)))
+        return error
+    return EngineError(message, **context)

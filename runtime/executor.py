@@ -1,0 +1,506 @@
+"""Execute a plan: one visitor method per step, all data work inside one DuckDB transaction.
+
+    prepare (files, secrets) -> connect -> load state -> BEGIN
+      -> extract -> transform -> stage -> write -> commit_state (state row, COMMIT)
+      -> save the state backend's copy
+
+A failure before COMMIT rolls everything back: the destination table and the saved state are as
+they were. A crash after COMMIT but before the backend is saved is repaired by the next run,
+which trusts the state in the destination.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import tenacity
+
+from recipec._version import __version__
+from recipec.batch import to_arrow
+from recipec.compiler.lowering import BATCHES
+from recipec.compiler.plan import (
+    CommitStateStep,
+    ExtractStep,
+    Plan,
+    StageStep,
+    TransformStep,
+    WriteStep,
+)
+from recipec.errors import ConnectorError, DataLoaderError, EngineError
+from recipec.registry import ensure_builtins, get_destination, get_source, import_plugins
+from recipec.runtime import binding, engine
+from recipec.runtime.progress import Progress
+from recipec.runtime.protocols import ReadContext, WriteContext
+from recipec.runtime.secrets import Redactor, resolve_secrets
+from recipec.runtime.state import CursorState, FileState, State, StateBackend, StateMetadata
+
+log = logging.getLogger("recipec.runtime")
+STAGE = '"_recipec_stage"'
+
+
+@dataclass
+class StepTiming:
+    step: str
+    seconds: float
+    rows: int | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did; returned by the API, printed by the CLI."""
+
+    recipe: str
+    status: str
+    """`success`, `up_to_date` (nothing new to load) or `failed`."""
+    run_id: str
+    plan_fingerprint: str
+    recipec_version: str
+    table: str
+    rows_read: int = 0
+    rows_written: int = 0
+    duration_seconds: float = 0.0
+    watermark: str | None = None
+    full_refresh: bool = False
+    files_loaded: list[str] = field(default_factory=list)
+    steps: list[StepTiming] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _crash_point(name: str) -> None:
+    """Let the crash-consistency tests kill the process at a named point."""
+    if os.environ.get("RECIPEC_CRASH_AT") == name:
+        os._exit(70)
+
+
+class Executor:
+    """Runs one plan once (retrying transient failures per `runtime.retries`)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        state_backend: StateBackend,
+        *,
+        full_refresh: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.plan = plan
+        self.backend = state_backend
+        self.full_refresh = full_refresh
+        self.progress = progress or Progress(enabled=False)
+        self.redactor = Redactor()
+
+    def run(self) -> RunSummary:
+        retries = int(self.plan.runtime.get("retries", 0))
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(retries + 1),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=10),
+            retry=tenacity.retry_if_exception(lambda e: getattr(e, "retryable", False)),
+            before_sleep=lambda s: log.warning(
+                "retrying after a transient failure (attempt %d): %s",
+                s.attempt_number,
+                s.outcome.exception() if s.outcome else "",
+            ),
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt)
+        except DataLoaderError as exc:
+            exc.message = self.redactor(exc.message)
+            exc.args = (exc.message,)
+            raise
+
+    # -- one attempt --------------------------------------------------------------------------
+
+    def _attempt(self) -> RunSummary:
+        self.started = time.perf_counter()
+        self.summary = RunSummary(
+            recipe=self.plan.name,
+            status="success",
+            run_id=uuid.uuid4().hex,
+            plan_fingerprint=self.plan.fingerprint,
+            recipec_version=__version__,
+            table=self.plan.write.table,
+            full_refresh=self.full_refresh,
+        )
+        self.values: dict[str, Any] = {}
+        self.stage_rows = 0
+        self.nothing_to_load = False
+        self.extract_config, self.write_config = resolve_secrets(self.plan, self.redactor)
+        self._prepare_files(self.plan.extract)
+
+        write = self.plan.write
+        holds_state = self.plan.commit.in_destination
+        self.connection = engine.connect(
+            write.database if write.destination == "duckdb" else None,
+            threads=self.plan.runtime.get("parallelism"),
+            memory_limit=self.plan.runtime.get("memory_limit"),
+        )
+        try:
+            self.previous = self._load_state(holds_state)
+            self._bind_incremental(self.plan.extract)
+            self.connection.execute("BEGIN TRANSACTION")
+            for step in self.plan.steps:
+                if self.nothing_to_load and not isinstance(step, CommitStateStep):
+                    continue
+                began = time.perf_counter()
+                rows = getattr(self, f"visit_{step.kind}", self._unexpected)(step)
+                self.summary.steps.append(
+                    StepTiming(self._step_label(step), round(time.perf_counter() - began, 4), rows)
+                )
+        except duckdb.Error as exc:
+            self._rollback()
+            raise engine.translate(exc, doing="the run failed", recipe=self.plan.name) from None
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self.connection.close()
+        self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
+        return self.summary
+
+    def _rollback(self) -> None:
+        try:
+            self.connection.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction was open
+
+    def _unexpected(self, step: Any) -> None:
+        raise EngineError(f"unexpected plan step {step.kind!r}: this recipec cannot run it")
+
+    @staticmethod
+    def _step_label(step: Any) -> str:
+        return f"transform[{step.index}] {step.type}" if isinstance(step, TransformStep) else step.kind
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _load_state(self, holds_state: bool) -> State | None:
+        backend_state = self.backend.load(self.plan.name)
+        if not holds_state:
+            return None if self.full_refresh else backend_state
+        stored = self._destination_state()
+        if stored is not None and not stored.same_data(backend_state):
+            log.warning(
+                "the saved state of %s differs from the state committed in the destination; "
+                "trusting the destination and refreshing the saved copy",
+                self.plan.name,
+            )
+            self.backend.save(stored)
+        if stored is None and backend_state is not None:
+            log.warning(
+                "the destination holds no state for %s (was it rebuilt?); ignoring the saved "
+                "copy and loading from the start",
+                self.plan.name,
+            )
+        return None if self.full_refresh else stored
+
+    def _destination_state(self) -> State | None:
+        read_sql = self.plan.commit.read_sql
+        if read_sql is None:
+            return None
+        try:
+            row = engine.execute(self.connection, read_sql, {"recipe_name": self.plan.name}).fetchone()
+        except duckdb.CatalogException:
+            return None  # first run: no state table yet
+        return State.from_json(row[0], "the destination's _recipec_state") if row else None
+
+    def _bind_incremental(self, step: ExtractStep) -> None:
+        spec = step.incremental
+        if spec is None or spec.strategy != "cursor":
+            return
+        previous = self.previous.cursor if self.previous and self.previous.cursor else None
+        if previous and previous.column == spec.cursor_column and previous.watermark is not None:
+            watermark: Any = previous.watermark
+        else:
+            watermark = spec.initial_value
+        self.values["watermark"] = watermark
+        self.values["boundary_hashes"] = list(previous.boundary_hashes) if previous else []
+        self.summary.watermark = None if watermark is None else str(watermark)
+
+    # -- extract -------------------------------------------------------------------------------
+
+    def _prepare_files(self, step: ExtractStep) -> None:
+        """Check a file source's files exist; pick new or changed files for `modified_time`."""
+        if step.path is None or "://" in step.path:
+            return
+        files = sorted(glob.glob(step.path, recursive=True))
+        if not files:
+            raise ConnectorError(
+                f"no input file matches source.path '{step.path}' "
+                f"(relative to {Path.cwd()})",
+                path=step.path,
+            )
+        self.current_files = {f: os.stat(f) for f in files}
+
+    def visit_extract(self, step: ExtractStep) -> int | None:
+        if step.incremental is not None and step.incremental.strategy == "modified_time":
+            self._select_changed_files()
+        if step.reader == "python":
+            return self._ingest_batches(step)
+        return None
+
+    def _select_changed_files(self) -> None:
+        known = {} if self.previous is None else self.previous.files
+        changed = [
+            path
+            for path, info in self.current_files.items()
+            if (known.get(path) is None)
+            or (known[path].size, known[path].mtime_ns) != (info.st_size, info.st_mtime_ns)
+        ]
+        self.summary.files_loaded = changed
+        if not changed:
+            self.nothing_to_load = True
+            self.summary.status = "up_to_date"
+        self.values["files"] = [os.path.abspath(p) for p in changed]
+
+    def _ingest_batches(self, step: ExtractStep) -> int:
+        ensure_builtins()
+        import_plugins(self.plan.plugins)
+        registration = get_source(step.source)
+        if registration is None:
+            raise ConnectorError(
+                f"source type '{step.source}' is not registered: is its plug-in module "
+                "importable (the recipe's plugins: list, or an installed package)?",
+                source=step.source,
+            )
+        config = registration.config_model.model_validate(self.extract_config)
+        spec = step.incremental
+        context = ReadContext(
+            recipe_name=self.plan.name,
+            batch_size=int(self.plan.runtime.get("batch_size", 50_000)),
+            cursor_column=spec.cursor_column if spec else None,
+            watermark=self.values.get("watermark"),
+        )
+        rows = 0
+        try:
+            produced = registration.create(config, context=context)
+            batches: Iterable[Any] = (
+                produced.read(context) if hasattr(produced, "read") else produced
+            )
+            with self.progress.task(f"extract {step.source}") as task:
+                for batch in batches:
+                    table = to_arrow(batch)
+                    self._append_batch(table, first=rows == 0 and not self._batches_exist())
+                    rows += table.num_rows
+                    task.advance(table.num_rows)
+        except DataLoaderError:
+            raise
+        except duckdb.Error as exc:
+            raise engine.translate(exc, doing=f"staging batches of source '{step.source}'") from None
+        except Exception as exc:
+            raise ConnectorError(
+                f"source '{step.source}' failed: {type(exc).__name__}: {exc}", source=step.source
+            ) from exc
+        if not self._batches_exist():
+            self.nothing_to_load = True
+            self.summary.status = "up_to_date"
+        return rows
+
+    def _batches_exist(self) -> bool:
+        found = self.connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $name",
+            {"name": BATCHES},
+        ).fetchone()
+        return bool(found and found[0])
+
+    def _append_batch(self, table: Any, *, first: bool) -> None:
+        if table.num_rows == 0 and not first:
+            return
+        self.connection.register("_recipec_incoming", table)
+        try:
+            if first:
+                self.connection.execute(
+                    f'CREATE TEMP TABLE "{BATCHES}" AS SELECT * FROM "_recipec_incoming"'
+                )
+            else:
+                for alter in binding.new_columns(
+                    self.connection, f'"{BATCHES}"', self._columns('"_recipec_incoming"')
+                ):
+                    self.connection.execute(alter)
+                self.connection.execute(
+                    f'INSERT INTO "{BATCHES}" BY NAME SELECT * FROM "_recipec_incoming"'
+                )
+        finally:
+            self.connection.unregister("_recipec_incoming")
+
+    # -- transform & stage ---------------------------------------------------------------------
+
+    def visit_transform(self, step: TransformStep) -> None:
+        """Transforms run inside the stage statement; nothing to do on their own."""
+        log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
+
+    def visit_stage(self, step: StageStep) -> int | None:
+        statement, widened = binding.widen_zones(
+            self.connection, step.sql, self.plan.transforms, self.values
+        )
+        for column in widened:
+            self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
+        log.debug("stage:\n%s", statement)
+        with self.progress.statement("stage", self.connection):
+            engine.execute(self.connection, statement, self.values)
+        if not step.materialize:
+            return None
+        self.stage_rows = self._count(STAGE)
+        self.summary.rows_read = self.stage_rows
+        if step.boundary_sql and self.values.get("boundary_hashes"):
+            engine.execute(self.connection, step.boundary_sql, self.values)
+            skipped = self.stage_rows - self._count(STAGE)
+            if skipped:
+                self.summary.notes.append(f"skipped {skipped} row(s) already loaded at the watermark")
+            self.stage_rows -= skipped
+        return self.summary.rows_read
+
+    def _count(self, relation: str) -> int:
+        row = self.connection.execute(f"SELECT count(*) FROM {relation}").fetchone()
+        return int(row[0]) if row else 0
+
+    def _columns(self, relation: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.connection.execute(f"DESCRIBE {relation}").fetchall()]
+
+    # -- write ---------------------------------------------------------------------------------
+
+    def visit_write(self, step: WriteStep) -> int:
+        if step.write_sql is None:
+            written = self._write_plugin(step)
+        else:
+            written = self._write_sql(step)
+        self.summary.rows_written = written
+        if not self.plan.stage.materialize:
+            self.summary.rows_read = written
+        return written
+
+    def _write_sql(self, step: WriteStep) -> int:
+        for statement in step.setup_sql:
+            self.connection.execute(statement)
+        mode = "overwrite" if self.full_refresh else step.write_mode
+        if mode == "overwrite":
+            statement = step.full_refresh_sql if self.full_refresh else step.write_sql
+        else:
+            self.connection.execute(step.create_sql)  # type: ignore[arg-type]
+            staged = self._columns(STAGE)
+            for alter in binding.new_columns(self.connection, step.table, staged):
+                log.info("schema evolution: %s", alter)
+                self.summary.notes.append(f"added column: {alter}")
+                self.connection.execute(alter)
+            statement = step.write_sql
+            if mode == "merge":
+                statement = binding.expand_merge(statement, [c for c, _ in staged], step.merge_keys)  # type: ignore[arg-type]
+        log.debug("write:\n%s", statement)
+        with self.progress.statement(f"write {step.table}", self.connection):
+            row = self.connection.execute(statement).fetchone()  # type: ignore[arg-type]
+        return int(row[0]) if row and row[0] is not None else self.stage_rows
+
+    def _write_plugin(self, step: WriteStep) -> int:
+        ensure_builtins()
+        import_plugins(self.plan.plugins)
+        registration = get_destination(step.destination)
+        if registration is None:
+            raise ConnectorError(
+                f"destination type '{step.destination}' is not registered",
+                destination=step.destination,
+            )
+        config = registration.config_model.model_validate(self.write_config)
+        batch_size = int(self.plan.runtime.get("batch_size", 50_000))
+        context = WriteContext(
+            recipe_name=self.plan.name,
+            table=step.table,
+            write_mode="overwrite" if self.full_refresh else step.write_mode,
+            merge_keys=tuple(step.merge_keys),
+            full_refresh=self.full_refresh,
+            batch_size=batch_size,
+        )
+        reader = self.connection.execute(f"SELECT * FROM {STAGE}").fetch_record_batch(batch_size)
+        try:
+            written = registration.create(config).write(reader, context)
+        except DataLoaderError:
+            raise
+        except Exception as exc:
+            raise ConnectorError(
+                f"destination '{step.destination}' failed writing {step.table}: "
+                f"{type(exc).__name__}: {exc}",
+                destination=step.destination,
+                table=step.table,
+            ) from exc
+        return int(written) if written is not None else self.stage_rows
+
+    # -- state commit --------------------------------------------------------------------------
+
+    def visit_commit_state(self, step: CommitStateStep) -> None:
+        state = self._next_state(step)
+        if step.in_destination:
+            for statement in step.setup_sql:
+                self.connection.execute(statement)
+            values = {
+                "recipe_name": self.plan.name,
+                "state": state.to_json(),
+                "plan_fingerprint": self.plan.fingerprint,
+                "recipec_version": __version__,
+                "run_id": self.summary.run_id,
+                "table_name": self.plan.write.table,
+                "write_mode": "overwrite" if self.full_refresh else self.plan.write.write_mode,
+                "rows_written": self.summary.rows_written,
+                "watermark": state.cursor.watermark if state.cursor else None,
+            }
+            for statement in step.commit_sql:
+                engine.execute(self.connection, statement, values)
+        _crash_point("before_commit")
+        self.connection.execute("COMMIT")
+        _crash_point("after_commit")
+        self.backend.save(state)
+
+    def _next_state(self, step: CommitStateStep) -> State:
+        previous = self.previous
+        spec = self.plan.extract.incremental
+        cursor = previous.cursor if previous else None
+        if spec is not None and spec.strategy == "cursor" and spec.cursor_column:
+            cursor = self._next_cursor(step, spec.cursor_column, cursor)
+            self.summary.watermark = cursor.watermark
+        files = dict(previous.files) if previous else {}
+        if spec is not None and spec.strategy == "modified_time":
+            files = {p: v for p, v in files.items() if p in self.current_files}
+            for path in self.summary.files_loaded:
+                info = self.current_files[path]
+                files[path] = FileState(size=info.st_size, mtime_ns=info.st_mtime_ns)
+        return State(
+            recipe_name=self.plan.name,
+            cursor=cursor,
+            files=files,
+            checkpoints=previous.checkpoints if previous else {},
+            metadata=StateMetadata(
+                plan_fingerprint=self.plan.fingerprint,
+                recipec_version=__version__,
+                run_id=self.summary.run_id,
+                updated_at=datetime.now(timezone.utc).isoformat(),
+                table=self.plan.write.table,
+            ),
+        )
+
+    def _next_cursor(
+        self, step: CommitStateStep, column: str, previous: CursorState | None
+    ) -> CursorState:
+        old = previous if previous and previous.column == column else None
+        if self.nothing_to_load or step.watermark_sql is None or self.stage_rows == 0:
+            return old or CursorState(column=column)
+        row = self.connection.execute(step.watermark_sql).fetchone()
+        new = row[0] if row else None
+        if new is None:  # only NULL cursors in this batch
+            return old or CursorState(column=column)
+        hashes: list[str] = []
+        if step.boundary_sql:
+            found = engine.execute(self.connection, step.boundary_sql, {"new_watermark": new}).fetchone()
+            hashes = sorted(found[0] or []) if found else []
+            if old is not None and old.watermark == new:
+                hashes = sorted(set(hashes) | set(old.boundary_hashes))
+        return CursorState(column=column, watermark=new, boundary_hashes=hashes)

@@ -1,0 +1,83 @@
+"""Progress on the terminal: rows and rows per second for long runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+from rich.progress import (
+    BarColumn,
+    Progress as RichProgress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+class _Task:
+    def __init__(self, progress: RichProgress | None, task_id: int | None) -> None:
+        self._progress = progress
+        self._task_id = task_id
+        self.rows = 0
+        self.started = time.perf_counter()
+
+    def advance(self, rows: int) -> None:
+        self.rows += rows
+        if self._progress is not None and self._task_id is not None:
+            rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
+            self._progress.update(
+                self._task_id, advance=rows, status=f"{self.rows:,} rows  {rate:,.0f} rows/s"
+            )
+
+
+class Progress:
+    """A progress display on stderr; does nothing when disabled (not a terminal, JSON logs)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _display(self) -> RichProgress:
+        return RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            transient=True,
+        )
+
+    @contextmanager
+    def task(self, description: str) -> Iterator[_Task]:
+        """A task advanced by rows (Python sources)."""
+        if not self.enabled:
+            yield _Task(None, None)
+            return
+        with self._display() as display:
+            yield _Task(display, display.add_task(description, total=None, status=""))
+
+    @contextmanager
+    def statement(self, description: str, connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """A task following DuckDB's own progress of the statement running on `connection`."""
+        if not self.enabled:
+            yield
+            return
+        done = threading.Event()
+        with self._display() as display:
+            task_id = display.add_task(description, total=100, status="")
+
+            def poll() -> None:
+                while not done.wait(0.2):
+                    percent = connection.query_progress()
+                    if percent >= 0:
+                        display.update(task_id, completed=percent)
+
+            watcher = threading.Thread(target=poll, daemon=True)
+            watcher.start()
+            try:
+                yield
+            finally:
+                done.set()
+                watcher.join()

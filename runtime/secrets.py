@@ -1,0 +1,51 @@
+"""Resolve a plan's secret references at run time, and keep their values out of messages."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from recipec.compiler.plan import Plan
+from recipec.compiler.templates import SecretReference, TemplateLookupError
+from recipec.errors import RecipeError
+
+REDACTED = "***"
+
+
+class Redactor:
+    """Replaces every secret value it has seen with `***`."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> None:
+        if value:
+            self.values.add(value)
+
+    def __call__(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        return text
+
+
+def resolve_secrets(plan: Plan, redactor: Redactor) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The source and destination configs with each `***` replaced by its resolved secret."""
+    configs = {
+        "source": copy.deepcopy(plan.extract.config),
+        "destination": copy.deepcopy(plan.write.config),
+    }
+    for path, ref in plan.secrets.items():
+        block, *keys = path.split(".")
+        if block not in configs or not keys:
+            continue
+        reference = SecretReference(ref.template, tuple(ref.env), tuple(sorted(ref.vars.items())))
+        try:
+            value = reference.resolve()
+        except TemplateLookupError as exc:
+            raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
+        redactor.add(value)
+        target = configs[block]
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    return configs["source"], configs["destination"]

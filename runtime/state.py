@@ -1,0 +1,128 @@
+"""Incremental state: what a recipe has loaded so far, and where it is kept.
+
+The destination's `_recipec_state` row, committed with the data, is the truth where the
+destination holds state; a `StateBackend` keeps a copy (and is the only copy for destinations that
+cannot hold state). Writes to a `LocalStateBackend` are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from recipec.errors import StateError
+
+STATE_FORMAT_VERSION = 1
+
+
+class _StateModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CursorState(_StateModel):
+    column: str
+    watermark: str | None = None
+    """The highest cursor value committed, as DuckDB text (timestamps in UTC)."""
+    boundary_hashes: list[str] = []
+    """Append mode: hashes of the rows loaded at the watermark, so a rerun skips them."""
+
+
+class FileState(_StateModel):
+    size: int
+    mtime_ns: int
+
+
+class StateMetadata(_StateModel):
+    plan_fingerprint: str
+    recipec_version: str
+    run_id: str
+    updated_at: str
+    table: str | None = None
+
+
+class State(_StateModel):
+    """The state of one recipe."""
+
+    format_version: int = STATE_FORMAT_VERSION
+    recipe_name: str
+    cursor: CursorState | None = None
+    files: dict[str, FileState] = {}
+    """`modified_time` sources: files loaded so far, by portable path."""
+    checkpoints: dict[str, Any] = {}
+    metadata: StateMetadata | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> State:
+        try:
+            data = json.loads(text)
+            return cls.model_validate(migrate(data))
+        except (json.JSONDecodeError, ValidationError, TypeError) as exc:
+            raise StateError(f"saved state in {where} is corrupt: {exc}", where=where) from None
+
+    def same_data(self, other: State | None) -> bool:
+        """Whether two states describe the same loaded data (ignoring run metadata)."""
+        return other is not None and self.model_dump(exclude={"metadata"}) == other.model_dump(
+            exclude={"metadata"}
+        )
+
+
+def migrate(data: Any) -> Any:
+    """Bring older state formats up to `STATE_FORMAT_VERSION` (only version 1 exists so far)."""
+    if isinstance(data, dict) and data.get("format_version", 1) > STATE_FORMAT_VERSION:
+        raise TypeError(
+            f"format_version {data['format_version']} is newer than this recipec understands"
+        )
+    return data
+
+
+@runtime_checkable
+class StateBackend(Protocol):
+    """Keeps recipes' states outside the destination."""
+
+    def load(self, recipe_name: str) -> State | None: ...
+
+    def save(self, state: State) -> None: ...
+
+
+class LocalStateBackend:
+    """States as JSON files: `{directory}/{recipe_name}.json`."""
+
+    def __init__(self, directory: str | os.PathLike[str] = ".state") -> None:
+        self.directory = Path(directory)
+
+    def __repr__(self) -> str:
+        return f"LocalStateBackend({str(self.directory)!r})"
+
+    def path(self, recipe_name: str) -> Path:
+        return self.directory / f"{recipe_name}.json"
+
+    def load(self, recipe_name: str) -> State | None:
+        path = self.path(recipe_name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read saved state {path}: {exc}", path=str(path)) from None
+        return State.from_json(text, str(path))
+
+    def save(self, state: State) -> None:
+        path = self.path(state.recipe_name)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(state.to_json())
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise StateError(f"cannot save state to {path}: {exc}", path=str(path)) from None

@@ -1,0 +1,1 @@
+"""Base recipes to extend with `extends: stdlib:bases/NAME.yaml`."""
