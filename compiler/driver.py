@@ -1,6 +1,6 @@
 """The compiler driver: recipe file -> `Recipe` -> `LoadIR` -> passes -> `Plan`.
 
-    load -> resolve extends -> render templates -> validate -> IR -> passes -> lower
+load -> resolve extends -> render templates -> validate -> IR -> passes -> lower
 """
 
 from __future__ import annotations

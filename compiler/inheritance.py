@@ -80,8 +80,13 @@ def _resolve(path: Path, chain: tuple[Path, ...], files: list[RecipeFile]) -> No
         if parent_path.resolve() in chain_here:
             names = [display_path(p) for p in (*chain_here, parent_path.resolve())]
             raise RecipeError(
-                [Problem(f"extends cycle: {' -> '.join(names)}", path="extends",
-                         location=extends.location)]
+                [
+                    Problem(
+                        f"extends cycle: {' -> '.join(names)}",
+                        path="extends",
+                        location=extends.location,
+                    )
+                ]
             )
         if not parent_path.is_file():
             raise RecipeError(
@@ -107,8 +112,14 @@ def _resolve(path: Path, chain: tuple[Path, ...], files: list[RecipeFile]) -> No
 def _parent_path(extends: Node, child: Path) -> Path:
     if not isinstance(extends.value, str) or not extends.value.strip():
         raise RecipeError(
-            [Problem("extends must be a file path", path="extends", location=extends.location,
-                     expected="a string such as ../bases/base.yaml or stdlib:bases/NAME.yaml")]
+            [
+                Problem(
+                    "extends must be a file path",
+                    path="extends",
+                    location=extends.location,
+                    expected="a string such as ../bases/base.yaml or stdlib:bases/NAME.yaml",
+                )
+            ]
         )
     target = extends.value.strip()
     if target.startswith(STDLIB_PREFIX):
@@ -146,8 +157,14 @@ def parse_dot_path(text: str) -> KeyPath:
 def _apply_deletes(tree: Node, delete: Node) -> Node:
     if not delete.is_sequence or not all(isinstance(item.value, str) for item in delete.value):
         raise RecipeError(
-            [Problem("delete must be a list of dot paths", path="delete", location=delete.location,
-                     expected="for example [destination.merge_keys, runtime.retries]")]
+            [
+                Problem(
+                    "delete must be a list of dot paths",
+                    path="delete",
+                    location=delete.location,
+                    expected="for example [destination.merge_keys, runtime.retries]",
+                )
+            ]
         )
     problems = []
     for index, item in enumerate(delete.value):

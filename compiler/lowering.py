@@ -241,7 +241,9 @@ def lower_write(ir: LoadIR) -> WriteStep:
             "setup_sql": [sql(schema)] if schema is not None else [],
             "create_sql": sql(duckdb_sql.create_table(table)),
             "write_sql": sql(
-                duckdb_sql.write_statement(table, destination.write_mode, list(destination.merge_keys))
+                duckdb_sql.write_statement(
+                    table, destination.write_mode, list(destination.merge_keys)
+                )
             ),
             "full_refresh_sql": sql(duckdb_sql.overwrite(table)),
         }

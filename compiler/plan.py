@@ -194,5 +194,10 @@ class Plan(PlanModel):
 
 
 def _canonical(data: Any, indent: int | None = None) -> str:
-    return json.dumps(data, sort_keys=True, indent=indent, ensure_ascii=False,
-                      separators=None if indent else (",", ":"))
+    return json.dumps(
+        data,
+        sort_keys=True,
+        indent=indent,
+        ensure_ascii=False,
+        separators=None if indent else (",", ":"),
+    )

@@ -170,7 +170,9 @@ def render_tree(tree: Node, *, vars: Mapping[str, Any]) -> RenderedTree:
         key = next((p for p in reversed(path) if isinstance(p, str)), "")
         if rendered.reads.called_secret or (rendered.reads.env and SECRET_KEY.search(key)):
             secrets[dotted] = SecretReference(
-                node.value, tuple(sorted(rendered.reads.env)), tuple(sorted(rendered.reads.vars.items()))
+                node.value,
+                tuple(sorted(rendered.reads.env)),
+                tuple(sorted(rendered.reads.vars.items())),
             )
         return node.with_value(rendered.value)
 
@@ -180,4 +182,3 @@ def render_tree(tree: Node, *, vars: Mapping[str, Any]) -> RenderedTree:
 
 def _problem(node: Node, path: str, message: str) -> Problem:
     return Problem(message, path=path, location=node.location)
-

@@ -1,9 +1,9 @@
 """Logical column types named in recipes, and their DuckDB (and other dialect) types.
 
-    >>> parse_type("integer")
-    LogicalType(name='int', precision=None, scale=None)
-    >>> parse_type("decimal(10, 2)").to_sql()
-    'DECIMAL(10, 2)'
+>>> parse_type("integer")
+LogicalType(name='int', precision=None, scale=None)
+>>> parse_type("decimal(10, 2)").to_sql()
+'DECIMAL(10, 2)'
 """
 
 from __future__ import annotations

@@ -51,17 +51,16 @@ def validate(rendered: RenderedTree, recipe_dir: Path) -> ValidatedRecipe:
         problems += reporter.problems(exc, (), RecipeModel)
 
     source = reporter.block("source", data.get("source"), ("source",), problems)
-    steps_data = (data.get("transform") or {}).get("steps") if isinstance(
-        data.get("transform"), dict
-    ) else None
+    steps_data = (
+        (data.get("transform") or {}).get("steps")
+        if isinstance(data.get("transform"), dict)
+        else None
+    )
     steps = []
     if isinstance(steps_data, list):
         for index, step in enumerate(steps_data):
-            steps.append(
-                reporter.block("transform", step, ("transform", "steps", index), problems)
-            )
-    destination = reporter.block("destination", data.get("destination"), ("destination",),
-                                 problems)
+            steps.append(reporter.block("transform", step, ("transform", "steps", index), problems))
+    destination = reporter.block("destination", data.get("destination"), ("destination",), problems)
     if problems or model is None or source is None or destination is None or None in steps:
         raise RecipeError(_dedupe(problems))
     return ValidatedRecipe(

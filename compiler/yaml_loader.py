@@ -81,15 +81,22 @@ def load_yaml_text(text: str, file: str) -> Node:
         message = f"malformed YAML: {exc.problem or exc.context}"
         raise RecipeError([Problem(message, location=location)]) from None
     except yaml.YAMLError as exc:
-        raise RecipeError([Problem(f"malformed YAML: {exc}", location=Location(file, 1, 1))]) from None
+        raise RecipeError(
+            [Problem(f"malformed YAML: {exc}", location=Location(file, 1, 1))]
+        ) from None
     finally:
         loader.dispose()
     if problems:
         raise RecipeError(problems)
     if not node.is_mapping:
         raise RecipeError(
-            [Problem("a recipe must be a mapping of keys", location=node.location,
-                     expected="keys such as name, source, destination")]
+            [
+                Problem(
+                    "a recipe must be a mapping of keys",
+                    location=node.location,
+                    expected="keys such as name, source, destination",
+                )
+            ]
         )
     return node
 

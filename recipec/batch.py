@@ -30,7 +30,12 @@ class DictBatch:
 
     def to_arrow(self) -> pa.Table:
         columns = list(zip(*self.rows, strict=True)) if self.rows else [[] for _ in self.columns]
-        return pa.table({name: pa.array(list(values)) for name, values in zip(self.columns, columns, strict=True)})
+        return pa.table(
+            {
+                name: pa.array(list(values))
+                for name, values in zip(self.columns, columns, strict=True)
+            }
+        )
 
 
 Batch: TypeAlias = DictBatch | pa.RecordBatch | pa.Table

@@ -37,16 +37,24 @@ def expand_merge(statement: str, columns: Iterable[str], keys: Iterable[str]) ->
     source = merge.args["using"].alias_or_name
     for when in merge.find_all(exp.When):
         action = when.args["then"]
-        if isinstance(action, exp.Update) and any(isinstance(e, exp.Star) for e in action.expressions):
+        if isinstance(action, exp.Update) and any(
+            isinstance(e, exp.Star) for e in action.expressions
+        ):
             action.set(
                 "expressions",
                 [
-                    exp.EQ(this=exp.column(c, quoted=True), expression=exp.column(c, table=source, quoted=True))
+                    exp.EQ(
+                        this=exp.column(c, quoted=True),
+                        expression=exp.column(c, table=source, quoted=True),
+                    )
                     for c in names
                     if c not in key_set
                 ]
                 or [
-                    exp.EQ(this=exp.column(c, quoted=True), expression=exp.column(c, table=source, quoted=True))
+                    exp.EQ(
+                        this=exp.column(c, quoted=True),
+                        expression=exp.column(c, table=source, quoted=True),
+                    )
                     for c in names
                 ],
             )
@@ -59,7 +67,7 @@ def expand_merge(statement: str, columns: Iterable[str], keys: Iterable[str]) ->
     return _sql(merge)
 
 
-def _input_query(create: exp.Expression, step_index: int) -> exp.Select:
+def input_query(create: exp.Expression, step_index: int) -> exp.Select:
     """`WITH ... SELECT * FROM <input of step N>` from the stage statement."""
     query = create.expression
     with_ = query.args.get("with_") or query.args.get("with")
@@ -85,7 +93,7 @@ def widen_zones(
     for step in transforms:
         if not step.zone_sensitive:
             continue
-        probe = _input_query(create, step.index)
+        probe = input_query(create, step.index)
         types = dict(
             (row[0], row[1])
             for row in execute(connection, "DESCRIBE " + _sql(probe), values).fetchall()
@@ -109,7 +117,11 @@ def _text_has_zone(
         [
             exp.func(
                 "bool_or",
-                exp.func("regexp_matches", exp.column(column, quoted=True), exp.Literal.string(ZONE_PATTERN)),
+                exp.func(
+                    "regexp_matches",
+                    exp.column(column, quoted=True),
+                    exp.Literal.string(ZONE_PATTERN),
+                ),
             )
         ],
     )
@@ -133,10 +145,7 @@ def new_columns(
 ) -> list[str]:
     """`ALTER TABLE ... ADD COLUMN` for staged columns the table does not have yet."""
     target = sqlglot.parse_one(table, into=exp.Table, dialect="duckdb")
-    existing = {
-        row[0].lower()
-        for row in connection.execute(f"DESCRIBE {_sql(target)}").fetchall()
-    }
+    existing = {row[0].lower() for row in connection.execute(f"DESCRIBE {_sql(target)}").fetchall()}
     statements = []
     for name, type_name in staged:
         if name.lower() in existing:

@@ -36,9 +36,9 @@ from recipec.compiler.plan import (
     TransformStep,
     WriteStep,
 )
-from recipec.errors import ConnectorError, DataLoaderError, EngineError
+from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
 from recipec.registry import ensure_builtins, get_destination, get_source, import_plugins
-from recipec.runtime import binding, engine
+from recipec.runtime import binding, diagnose, engine
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext, WriteContext
 from recipec.runtime.secrets import Redactor, resolve_secrets
@@ -182,7 +182,9 @@ class Executor:
 
     @staticmethod
     def _step_label(step: Any) -> str:
-        return f"transform[{step.index}] {step.type}" if isinstance(step, TransformStep) else step.kind
+        return (
+            f"transform[{step.index}] {step.type}" if isinstance(step, TransformStep) else step.kind
+        )
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -211,7 +213,9 @@ class Executor:
         if read_sql is None:
             return None
         try:
-            row = engine.execute(self.connection, read_sql, {"recipe_name": self.plan.name}).fetchone()
+            row = engine.execute(
+                self.connection, read_sql, {"recipe_name": self.plan.name}
+            ).fetchone()
         except duckdb.CatalogException:
             return None  # first run: no state table yet
         return State.from_json(row[0], "the destination's _recipec_state") if row else None
@@ -238,8 +242,7 @@ class Executor:
         files = sorted(glob.glob(step.path, recursive=True))
         if not files:
             raise ConnectorError(
-                f"no input file matches source.path '{step.path}' "
-                f"(relative to {Path.cwd()})",
+                f"no input file matches source.path '{step.path}' (relative to {Path.cwd()})",
                 path=step.path,
             )
         self.current_files = {f: os.stat(f) for f in files}
@@ -298,7 +301,9 @@ class Executor:
         except DataLoaderError:
             raise
         except duckdb.Error as exc:
-            raise engine.translate(exc, doing=f"staging batches of source '{step.source}'") from None
+            raise engine.translate(
+                exc, doing=f"staging batches of source '{step.source}'"
+            ) from None
         except Exception as exc:
             raise ConnectorError(
                 f"source '{step.source}' failed: {type(exc).__name__}: {exc}", source=step.source
@@ -349,7 +354,17 @@ class Executor:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
         log.debug("stage:\n%s", statement)
         with self.progress.statement("stage", self.connection):
-            engine.execute(self.connection, statement, self.values)
+            try:
+                engine.execute(self.connection, statement, self.values)
+            except duckdb.ConversionException as exc:
+                self._rollback()
+                detail = diagnose.explain_cast_failure(
+                    self.connection, self.plan, statement, self.values
+                )
+                raise TransformError(
+                    detail or f"a value does not fit a cast: {engine.first_line(exc)}",
+                    recipe=self.plan.name,
+                ) from None
         if not step.materialize:
             return None
         self.stage_rows = self._count(STAGE)
@@ -358,7 +373,9 @@ class Executor:
             engine.execute(self.connection, step.boundary_sql, self.values)
             skipped = self.stage_rows - self._count(STAGE)
             if skipped:
-                self.summary.notes.append(f"skipped {skipped} row(s) already loaded at the watermark")
+                self.summary.notes.append(
+                    f"skipped {skipped} row(s) already loaded at the watermark"
+                )
             self.stage_rows -= skipped
         return self.summary.rows_read
 
@@ -499,7 +516,9 @@ class Executor:
             return old or CursorState(column=column)
         hashes: list[str] = []
         if step.boundary_sql:
-            found = engine.execute(self.connection, step.boundary_sql, {"new_watermark": new}).fetchone()
+            found = engine.execute(
+                self.connection, step.boundary_sql, {"new_watermark": new}
+            ).fetchone()
             hashes = sorted(found[0] or []) if found else []
             if old is not None and old.watermark == new:
                 hashes = sorted(set(hashes) | set(old.boundary_hashes))

@@ -167,8 +167,9 @@ def state_setup(schema: str) -> list[exp.Expression]:
         ),
     )
     return [
-        exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA",
-                   exists=True),
+        exp.Create(
+            this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True
+        ),
         exp.Create(this=state_schema_def, kind="TABLE", exists=True),
         exp.Create(this=loads_schema_def, kind="TABLE", exists=True),
     ]
@@ -200,8 +201,16 @@ def state_commit(schema: str) -> list[exp.Expression]:
             ],
         ),
     )
-    load_cols = ["run_id", "recipe_name", "plan_fingerprint", "recipec_version", "table_name",
-                 "write_mode", "rows_written", "watermark"]
+    load_cols = [
+        "run_id",
+        "recipe_name",
+        "plan_fingerprint",
+        "recipec_version",
+        "table_name",
+        "write_mode",
+        "rows_written",
+        "watermark",
+    ]
     record = exp.insert(
         exp.values([tuple(_params(*load_cols)) + (exp.func("now"),)]),
         state_table(schema, LOADS_TABLE),

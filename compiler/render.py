@@ -1,0 +1,104 @@
+"""A plan as text for people, in the spirit of `terraform plan`."""
+
+from __future__ import annotations
+
+import textwrap
+
+from recipec.compiler.plan import (
+    CommitStateStep,
+    ExtractStep,
+    Plan,
+    StageStep,
+    TransformStep,
+    WriteStep,
+)
+
+
+def _sql_block(sql: str) -> str:
+    return textwrap.indent(sql, "      | ")
+
+
+def render_plan(plan: Plan) -> str:
+    lines = [
+        f"Plan for recipe '{plan.name}'",
+        f"  fingerprint {plan.fingerprint[:16]}  format {plan.format_version}  "
+        f"recipec {plan.recipec_version}",
+        "  compiled from " + ", ".join(f.path for f in plan.files),
+    ]
+    if plan.secrets:
+        lines.append(
+            "  secrets (resolved at run time): "
+            + ", ".join(f"{path} <- env {', '.join(ref.env)}" for path, ref in plan.secrets.items())
+        )
+    lines.append("")
+    for number, step in enumerate(plan.steps, start=1):
+        lines.extend(_render_step(number, step))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _render_step(number: int, step: object) -> list[str]:
+    if isinstance(step, ExtractStep):
+        head = f"{number}. extract  {step.source} source" + (f" {step.path}" if step.path else "")
+        out = [
+            head,
+            f"     reader: {'DuckDB reads it' if step.reader == 'duckdb' else 'Python batches'}",
+        ]
+        if step.incremental and step.incremental.strategy == "cursor":
+            inc = step.incremental
+            first = (
+                f"first run from {inc.initial_value!r}"
+                if inc.initial_value is not None
+                else "first run reads everything"
+            )
+            out.append(
+                f"     incremental: rows with {inc.cursor_column} >= last watermark ({first})"
+            )
+        elif step.incremental:
+            out.append("     incremental: only files new or changed since the last run ($files)")
+        return [*out, "     read query:", _sql_block(step.query)]
+    if isinstance(step, TransformStep):
+        out = [
+            f"{number}. transform[{step.index}]  {step.type}  ({step.origin})",
+            _sql_block(step.sql),
+        ]
+        if step.zone_sensitive:
+            out.append(
+                f"     note: {', '.join(step.zone_sensitive)} become TIMESTAMPTZ at run time "
+                "when the values carry a zone"
+            )
+        return out
+    if isinstance(step, StageStep):
+        mode = "materialized temp table" if step.materialize else "view"
+        out = [f"{number}. stage  as {mode}: {step.reason}", _sql_block(step.sql)]
+        if step.boundary_sql:
+            out += [
+                "     skip rows already loaded at the watermark:",
+                _sql_block(step.boundary_sql),
+            ]
+        return out
+    if isinstance(step, WriteStep):
+        where = f" in {step.database}" if step.database else ""
+        keys = f" on {', '.join(step.merge_keys)}" if step.merge_keys else ""
+        out = [
+            f"{number}. write  {step.write_mode}{keys} into {step.destination} {step.table}{where}"
+        ]
+        for statement in step.setup_sql:
+            out.append(_sql_block(statement))
+        if step.create_sql:
+            out += ["     create when missing:", _sql_block(step.create_sql)]
+        if step.write_sql:
+            out += ["     write:", _sql_block(step.write_sql)]
+        if step.full_refresh_sql:
+            out += ["     with --full-refresh:", _sql_block(step.full_refresh_sql)]
+        out.append("     new source columns are added to the table")
+        return out
+    if isinstance(step, CommitStateStep):
+        if not step.in_destination:
+            return [f"{number}. commit state  to the state backend only (after the write)"]
+        out = [f"{number}. commit state  in the destination, in the same transaction as the data"]
+        if step.watermark_sql:
+            out += ["     new watermark:", _sql_block(step.watermark_sql)]
+        out += [_sql_block(s) for s in step.commit_sql]
+        return out
+    return [f"{number}. {type(step).__name__}"]

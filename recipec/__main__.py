@@ -1,0 +1,3 @@
+from recipec.cli import main
+
+main()

@@ -1,0 +1,304 @@
+"""The `recipec` command line.
+
+Exit codes: 0 success, 1 recipe error, 2 usage error, 3 run failure. A failing command prints one
+clear message (a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from recipec._version import __version__
+from recipec.errors import DataLoaderError, RecipeError, UsageError
+
+log = logging.getLogger("recipec")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _configure_logging(debug: bool, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger("recipec")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.propagate = False
+
+
+def _common(function: Any) -> Any:
+    """--debug and --log-format, accepted by every command."""
+    function = click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")(
+        function
+    )
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Format of log lines on stderr.",
+    )(function)
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--var takes NAME=VALUE, got '{pair}'")
+        values[name] = value
+    return values
+
+
+_var_option = click.option(
+    "--var", "vars_", multiple=True, metavar="NAME=VALUE", help="A value for {{ var('NAME') }}."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="recipec")
+def cli() -> None:
+    """Compile declarative YAML recipes into plans, and run them."""
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@_common
+def init(directory: str, debug: bool, log_format: str) -> None:
+    """Scaffold a working example project in DIRECTORY."""
+    _configure_logging(debug, log_format)
+    from recipec.scaffold import scaffold
+
+    created = scaffold(Path(directory))
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(
+        f"\nNext: cd {directory} && recipec run recipes/orders.yaml --var db_path=orders.duckdb"
+    )
+
+
+def _expand(patterns: tuple[str, ...]) -> list[str]:
+    """Expand globs the shell left alone (quoted, or on Windows)."""
+    files: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else []
+        files.extend(matches or [pattern])
+    return files
+
+
+@cli.command()
+@click.argument("recipes", nargs=-1, required=True)
+@_var_option
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@_common
+def validate(
+    recipes: tuple[str, ...], vars_: tuple[str, ...], output: str, debug: bool, log_format: str
+) -> None:
+    """Validate recipes (every extends chain, template and type) without touching data."""
+    _configure_logging(debug, log_format)
+    from recipec.api import compile_recipe, from_yaml
+
+    values = _parse_vars(vars_)
+    results = []
+    for path in _expand(recipes):
+        try:
+            compile_recipe(from_yaml(path, values))
+            results.append({"file": path, "ok": True, "problems": []})
+        except RecipeError as exc:
+            results.append(
+                {
+                    "file": path,
+                    "ok": False,
+                    "problems": [p.to_dict() for p in exc.problems],
+                    "text": exc.render(),
+                }
+            )
+    failed = [r for r in results if not r["ok"]]
+    if output == "json":
+        for result in results:
+            result.pop("text", None)
+        click.echo(json.dumps(results, indent=2))
+    else:
+        for result in results:
+            if result["ok"]:
+                click.echo(f"ok      {result['file']}")
+            else:
+                click.echo(f"error   {result['file']}\n{result['text']}\n", err=True)
+        click.echo(f"{len(results) - len(failed)} valid, {len(failed)} with errors")
+    if failed:
+        sys.exit(RecipeError.exit_code)
+
+
+@cli.command(name="compile")
+@click.argument("recipe")
+@_var_option
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the plan JSON.")
+@_common
+def compile_command(
+    recipe: str,
+    vars_: tuple[str, ...],
+    output: str,
+    output_file: str | None,
+    debug: bool,
+    log_format: str,
+) -> None:
+    """Compile RECIPE into a plan and print it. Connects to nothing."""
+    _configure_logging(debug, log_format)
+    from recipec.api import compile_recipe, from_yaml
+    from recipec.compiler.render import render_plan
+
+    plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)))
+    if output_file:
+        Path(output_file).write_text(plan.to_json(), encoding="utf-8")
+        click.echo(f"wrote plan {plan.fingerprint[:16]} to {output_file}", err=True)
+        if output == "text":
+            return
+    click.echo(plan.to_json() if output == "json" else render_plan(plan), nl=output != "json")
+
+
+@cli.command()
+@click.argument("recipe", required=False)
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), help="Run a saved plan.")
+@_var_option
+@click.option("--state-dir", default=".state", show_default=True, type=click.Path(file_okay=False))
+@click.option("--full-refresh", is_flag=True, help="Ignore saved state; rebuild the table.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--preview", default=0, metavar="N", help="Print N rows of the loaded table.")
+@_common
+def run(
+    recipe: str | None,
+    plan_file: str | None,
+    vars_: tuple[str, ...],
+    state_dir: str,
+    full_refresh: bool,
+    output: str,
+    preview: int,
+    debug: bool,
+    log_format: str,
+) -> None:
+    """Run RECIPE (or a saved plan with --plan)."""
+    _configure_logging(debug, log_format)
+    from recipec.api import compile_recipe, from_yaml, run_plan
+    from recipec.compiler.plan import Plan
+    from recipec.runtime.state import LocalStateBackend
+
+    if (recipe is None) == (plan_file is None):
+        raise UsageError("give a RECIPE or --plan FILE (one of the two)")
+    values = _parse_vars(vars_)
+    if plan_file is not None:
+        if values:
+            raise UsageError("--var applies when compiling; a saved plan is already compiled")
+        try:
+            text = Path(plan_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}") from None
+        plan = Plan.from_json(text, plan_file)
+    else:
+        plan = compile_recipe(from_yaml(recipe, values))  # type: ignore[arg-type]
+    show_progress = output == "text" and log_format == "text" and sys.stderr.isatty()
+    summary = run_plan(
+        plan, LocalStateBackend(state_dir), full_refresh=full_refresh, progress=show_progress
+    )
+    if output == "json":
+        click.echo(json.dumps(summary.to_dict(), indent=2, default=str))
+        return
+    from recipec.runtime.report import render_summary
+
+    click.echo(render_summary(summary, plan, preview))
+
+
+@cli.command(name="show-state")
+@click.argument("recipe_name")
+@click.option("--state-dir", default=".state", show_default=True, type=click.Path(file_okay=False))
+@_common
+def show_state(recipe_name: str, state_dir: str, debug: bool, log_format: str) -> None:
+    """Print the saved state of RECIPE_NAME."""
+    _configure_logging(debug, log_format)
+    from recipec.runtime.state import LocalStateBackend
+
+    backend = LocalStateBackend(state_dir)
+    state = backend.load(recipe_name)
+    if state is None:
+        raise DataLoaderError(
+            f"no saved state for recipe '{recipe_name}' in {backend.path(recipe_name)}"
+        )
+    click.echo(state.to_json(), nl=False)
+
+
+@cli.command(name="list-connectors")
+@_common
+def list_connectors(debug: bool, log_format: str) -> None:
+    """List the registered sources, destinations and transforms."""
+    _configure_logging(debug, log_format)
+    from recipec.registry import REGISTRY, ensure_builtins
+
+    ensure_builtins()
+    for kind in ("source", "destination", "transform"):
+        click.echo(f"{kind}s:")
+        for registration in REGISTRY.all(kind):  # type: ignore[arg-type]
+            origin = "built-in" if registration.builtin else "plug-in"
+            click.echo(f"  {registration.name:<16} {origin:<9} {registration.description}")
+
+
+@cli.command()
+@click.argument("recipe")
+@click.argument("key")
+@_var_option
+@_common
+def explain(recipe: str, key: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> None:
+    """Show KEY's value in RECIPE and the file and line that set it, through extends."""
+    _configure_logging(debug, log_format)
+    from recipec.api import from_yaml
+    from recipec.compiler.explain import explain as explain_key
+
+    click.echo(explain_key(from_yaml(recipe, _parse_vars(vars_)), key))
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="recipec", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as exc:
+        _fail(f"usage error: {exc.format_message()}", 2)
+    except DataLoaderError as exc:
+        if debug:
+            log.exception("failed")
+        prefix = "" if isinstance(exc, RecipeError) else "error: "
+        _fail(prefix + exc.render(), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", 3)
+
+
+if __name__ == "__main__":
+    main()

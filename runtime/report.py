@@ -1,0 +1,44 @@
+"""The run summary as text for the terminal."""
+
+from __future__ import annotations
+
+import duckdb
+
+from recipec.compiler.plan import Plan
+from recipec.runtime.executor import RunSummary
+
+
+def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
+    rate = summary.rows_read / summary.duration_seconds if summary.duration_seconds else 0.0
+    write = plan.write
+    where = f"{write.destination} {write.table}" + (
+        f" ({write.database})" if write.database else ""
+    )
+    lines = [
+        f"{summary.recipe}: {summary.status}" + (" (full refresh)" if summary.full_refresh else ""),
+        f"  rows read     {summary.rows_read:,}",
+        f"  rows written  {summary.rows_written:,}  into {where}, {write.write_mode}",
+        f"  duration      {summary.duration_seconds:.2f} s ({rate:,.0f} rows/s)",
+    ]
+    if summary.watermark is not None:
+        lines.append(f"  watermark     {summary.watermark}")
+    if summary.files_loaded:
+        lines.append(f"  files loaded  {len(summary.files_loaded)}")
+    lines += [f"  note: {note}" for note in summary.notes]
+    lines.append("  steps: " + ", ".join(f"{s.step} {s.seconds:.3f}s" for s in summary.steps))
+    if preview and write.destination == "duckdb" and write.database:
+        lines.append("")
+        lines.append(_preview(write.database, write.table, preview))
+    return "\n".join(lines)
+
+
+def _preview(database: str, table: str, rows: int) -> str:
+    import sqlglot
+    from sqlglot import exp
+
+    target = sqlglot.parse_one(table, into=exp.Table, dialect="duckdb")
+    query = exp.select("*").from_(target).limit(rows).sql("duckdb")
+    with duckdb.connect(database, read_only=True) as connection:
+        total = connection.execute(exp.select("count(*)").from_(target).sql("duckdb")).fetchone()
+        relation = connection.sql(query)
+        return f"{table}: {total[0] if total else 0:,} rows in all\n{relation}"
