@@ -209,8 +209,9 @@ class _Reporter:
             return Problem(f"missing required key '{key}'", path=dotted, location=location)
         if kind == "union_tag_invalid":
             expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            field = str(ctx.get("discriminator", "")).strip("'")
             return Problem(
-                f"unknown value '{ctx.get('tag')}' for '{ctx.get('discriminator', '').strip(chr(39))}'",
+                f"unknown value '{ctx.get('tag')}' for '{field}'",
                 path=dotted,
                 location=location,
                 expected=f"one of: {', '.join(expected)}",

@@ -11,6 +11,7 @@ which trusts the state in the destination.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -172,10 +173,8 @@ class Executor:
         return self.summary
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(duckdb.Error):  # no transaction was open
             self.connection.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # no transaction was open
 
     def _unexpected(self, step: Any) -> None:
         raise EngineError(f"unexpected plan step {step.kind!r}: this recipec cannot run it")
@@ -389,10 +388,7 @@ class Executor:
     # -- write ---------------------------------------------------------------------------------
 
     def visit_write(self, step: WriteStep) -> int:
-        if step.write_sql is None:
-            written = self._write_plugin(step)
-        else:
-            written = self._write_sql(step)
+        written = self._write_plugin(step) if step.write_sql is None else self._write_sql(step)
         self.summary.rows_written = written
         if not self.plan.stage.materialize:
             self.summary.rows_read = written

@@ -10,10 +10,12 @@ from contextlib import contextmanager
 import duckdb
 from rich.progress import (
     BarColumn,
-    Progress as RichProgress,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
+)
+from rich.progress import (
+    Progress as RichProgress,
 )
 
 

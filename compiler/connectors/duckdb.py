@@ -183,7 +183,7 @@ def state_commit(schema: str) -> list[exp.Expression]:
     """Upsert this recipe's state row and record the load; run inside the data's transaction."""
     state_cols = ["recipe_name", "state", "plan_fingerprint", "recipec_version", "run_id"]
     upsert = exp.insert(
-        exp.values([tuple(_params(*state_cols)) + (exp.func("now"),)]),
+        exp.values([(*tuple(_params(*state_cols)), exp.func("now"))]),
         state_table(schema),
         columns=[*state_cols, "committed_at"],
     )
@@ -212,7 +212,7 @@ def state_commit(schema: str) -> list[exp.Expression]:
         "watermark",
     ]
     record = exp.insert(
-        exp.values([tuple(_params(*load_cols)) + (exp.func("now"),)]),
+        exp.values([(*tuple(_params(*load_cols)), exp.func("now"))]),
         state_table(schema, LOADS_TABLE),
         columns=[*load_cols, "committed_at"],
     )
