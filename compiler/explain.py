@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from recipec.compiler.driver import Recipe
-from recipec.compiler.inheritance import parse_dot_path
+from recipec.compiler.inheritance import parse_dot_path, portable_name
 from recipec.compiler.yaml_loader import Node, find, format_path, to_plain
 from recipec.errors import Problem, RecipeError, did_you_mean
 
@@ -44,4 +45,4 @@ def explain(recipe: Recipe, key: str) -> str:
 
 def _where(node: Node) -> str:
     location = node.key_location or node.location
-    return f"{location.file}:{location.line}"
+    return f"{portable_name(Path(location.file))}:{location.line}"

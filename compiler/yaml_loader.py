@@ -68,7 +68,12 @@ def load_yaml_file(path: Path) -> Node:
 
 
 def load_yaml_text(text: str, file: str) -> Node:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow
+        raise RecipeError(
+            [Problem(f"malformed YAML: {exc}", location=Location(file, 1, 1))]
+        ) from None
     try:
         root = loader.get_single_node()
         if root is None:

@@ -37,7 +37,13 @@ from recipec.compiler.plan import (
     TransformStep,
     WriteStep,
 )
-from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
+from recipec.errors import (
+    ConnectorError,
+    DataLoaderError,
+    EngineError,
+    StateError,
+    TransformError,
+)
 from recipec.registry import ensure_builtins, get_destination, get_source, import_plugins
 from recipec.runtime import binding, diagnose, engine
 from recipec.runtime.progress import Progress
@@ -188,9 +194,13 @@ class Executor:
     # -- state ---------------------------------------------------------------------------------
 
     def _load_state(self, holds_state: bool) -> State | None:
-        backend_state = self.backend.load(self.plan.name)
         if not holds_state:
-            return None if self.full_refresh else backend_state
+            return None if self.full_refresh else self.backend.load(self.plan.name)
+        try:
+            backend_state = self.backend.load(self.plan.name)
+        except StateError as exc:  # only a copy: the destination holds the truth
+            log.warning("%s; it will be rewritten from the destination's state", exc.message)
+            backend_state = None
         stored = self._destination_state()
         if stored is not None and not stored.same_data(backend_state):
             log.warning(
