@@ -53,6 +53,10 @@ COPY (
     FROM range({rows}) AS t(i)
 ) TO '{path}' (HEADER)
 """
+GENERATE_SCRIPT = (
+    "import duckdb, sys; c = duckdb.connect(); "
+    "c.execute('SET enable_progress_bar = false'); c.execute(sys.argv[1])"
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def ensure_csv(rows: int) -> Path:
     sql = GENERATE_SQL.format(rows=int(rows), path=str(partial).replace("'", "''"))
     print(f"generating {relative(path)} ({rows:,} rows) ...", flush=True)
     subprocess.run(
-        [sys.executable, "-c", "import duckdb, sys; duckdb.execute(sys.argv[1])", sql],
+        [sys.executable, "-c", GENERATE_SCRIPT, sql],
         check=True,
     )
     os.replace(partial, path)
@@ -235,17 +239,39 @@ def results_table(samples: dict[str, list[Sample]], plain: str, recipec: str) ->
     return lines
 
 
+def parse_summary(stdout: str) -> tuple[dict[str, Any], int]:
+    """recipec's JSON summary, and how many bytes of other output came before it.
+
+    DuckDB's progress bar (on by default) writes to stdout during long statements, so recipec's
+    `--format json` output can start with progress-bar text.
+    """
+    start = stdout.index("{")
+    summary, _ = json.JSONDecoder().raw_decode(stdout, start)
+    return summary, len(stdout[:start].strip())
+
+
 def phases(samples: list[Sample]) -> list[str]:
     """recipec's own step timings (from --format json) for its median-wall run."""
     run = sorted(samples, key=lambda s: s.wall)[len(samples) // 2]
-    summary = json.loads(run.stdout)
+    summary, noise = parse_summary(run.stdout)
     inside = float(summary["duration_seconds"])
     steps = ", ".join(f"{s['step']} {s['seconds']:.2f}" for s in summary["steps"])
-    return [
+    lines = [
         f"recipec median run: wall {run.wall:.2f} s = {inside:.2f} s inside the run "
         f"+ {run.wall - inside:.2f} s outside it (interpreter, imports, compile, exit)",
         f"  steps (s): {steps}",
     ]
+    if noise:
+        lines.append(
+            f"  note: recipec's --format json stdout began with {noise:,} bytes of DuckDB"
+            " progress-bar output (not valid JSON as printed)"
+        )
+    return lines
+
+
+def load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPU(s)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     samples = benchmark((plain, recipec), args.repeat, args.warmup)
-    print(f"\nmedian of {args.repeat} run(s) per side (whole processes):")
+    print(f"\nmedian of {args.repeat} run(s) per side (whole processes); {load_note()}")
     print("\n".join(results_table(samples, plain.name, recipec.name)))
     print()
     print("\n".join(phases(samples[recipec.name])))

@@ -54,31 +54,20 @@ class Project:
 
     def snapshot(self, table: str, database: str = "out.duckdb") -> tuple[Any, ...]:
         """Everything a failed run must leave alone: table rows, committed state, saved state."""
+        saved_dir = self.root / ".state"
+        saved = sorted((p.name, p.read_text()) for p in saved_dir.glob("*.json"))
         db = self.root / database
         if not db.exists():
-            return (None,)
+            return None, None, saved
         with duckdb.connect(str(db), read_only=True) as connection:
-            tables = {
-                r[0]
-                for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-            }
-            data = (
-                sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-                if table.split(".")[-1].strip('"') in tables
-                else None
-            )
-            state = (
-                connection.execute(
-                    "SELECT recipe_name, state FROM recipec._recipec_state"
-                ).fetchall()
-                if "_recipec_state" in tables
-                else None
-            )
-        saved = (
-            sorted((p.name, p.read_text()) for p in (self.root / ".state").glob("*.json"))
-            if (self.root / ".state").exists()
-            else []
-        )
+            names = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            data = None
+            if table.split(".")[-1].strip('"') in names:
+                data = sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            state = None
+            if "_recipec_state" in names:
+                query = "SELECT recipe_name, state FROM recipec._recipec_state ORDER BY 1"
+                state = connection.execute(query).fetchall()
         return data, state, saved
 
 
