@@ -15,7 +15,31 @@ from sqlglot import exp
 
 from recipec.compiler.models import StrictModel, TypeName
 from recipec.compiler.types import LogicalType
+from recipec.errors import did_you_mean
 from recipec.registry import register_transform
+
+Columns = list[tuple[str, str]]
+"""A relation's columns: (name, DuckDB type)."""
+
+
+class MissingColumnError(LookupError):
+    """A step names a column its input does not have."""
+
+    def __init__(self, column: str, available: Columns) -> None:
+        names = [name for name, _ in available]
+        hint = did_you_mean(column, names)
+        super().__init__(
+            f"no column '{column}' in its input"
+            + (f"; {hint}" if hint else f" (columns: {', '.join(names)})")
+        )
+
+
+def _position(columns: Columns, name: str) -> int:
+    """Where `name` is, matched as DuckDB matches identifiers (case-insensitively)."""
+    for index, (existing, _) in enumerate(columns):
+        if existing.lower() == name.lower():
+            return index
+    raise MissingColumnError(name, columns)
 
 
 def _identifier(name: str) -> exp.Identifier:
@@ -34,6 +58,13 @@ class RenameColumns(StrictModel):
     def output_name(self, column: str) -> str:
         return self.mapping.get(column, column)
 
+    def output_columns(self, columns: Columns) -> Columns:
+        out = list(columns)
+        for old, new in self.mapping.items():
+            index = _position(columns, old)
+            out[index] = (new, out[index][1])
+        return out
+
 
 @register_transform("rename_columns", config=RenameColumns)
 def rename_columns(step: RenameColumns, relation: exp.Expression) -> exp.Select:
@@ -50,6 +81,13 @@ class Cast(StrictModel):
     def zone_sensitive(self) -> list[str]:
         """Columns cast to `datetime`: TIMESTAMP, or TIMESTAMPTZ when the input carries a zone."""
         return [c for c, t in self.columns.items() if t.name == "datetime"]
+
+    def output_columns(self, columns: Columns) -> Columns:
+        out = list(columns)
+        for name, logical in self.columns.items():
+            index = _position(columns, name)
+            out[index] = (out[index][0], logical.to_sql())
+        return out
 
 
 @register_transform("cast", config=Cast)
@@ -69,6 +107,16 @@ class AddColumn(StrictModel):
     """A constant (templates are rendered first, so `{{ recipe.name }}` works)."""
     cast_to: TypeName | None = Field(default=None, alias="as")
     """Optional type of the new column (`as: date`)."""
+
+
+    def output_columns(self, columns: Columns) -> Columns:
+        if self.cast_to is not None:
+            type_name = self.cast_to.to_sql()
+        else:
+            type_name = {bool: "BOOLEAN", int: "INTEGER", float: "DOUBLE", str: "VARCHAR"}.get(
+                type(self.value), "NULL"
+            )
+        return [*columns, (self.name, type_name)]
 
 
 def _constant(value: str | int | float | bool | None) -> exp.Expression:

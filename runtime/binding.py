@@ -1,13 +1,15 @@
 """Bind a plan's statements to the staged data, whose columns are known only at run time.
 
-Three things wait for the data: `*` in a MERGE becomes the staged columns by name; a `datetime`
-cast becomes TIMESTAMPTZ when the input carries a zone; and a table gains columns the source
-added. Each rewrite works on the sqlglot AST of the plan's statement.
+Some things wait for the data: each step's columns are checked against its input; a `datetime`
+cast becomes TIMESTAMPTZ when the input carries a zone; `*` in a MERGE becomes the staged columns
+by name; and a table gains columns the source added. Rewrites work on the sqlglot AST of the
+plan's statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -15,6 +17,8 @@ import sqlglot
 from sqlglot import exp
 
 from recipec.compiler.plan import TransformStep
+from recipec.errors import TransformError
+from recipec.registry import get_transform
 from recipec.runtime.engine import execute
 
 ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)\s*$"
@@ -77,35 +81,66 @@ def input_query(create: exp.Expression, step_index: int) -> exp.Select:
     return select
 
 
-def widen_zones(
+@dataclass(frozen=True)
+class BoundStage:
+    sql: str
+    widened: tuple[str, ...]
+    """Columns cast to TIMESTAMPTZ because their values carry a zone."""
+
+
+def bind_stage(
     connection: duckdb.DuckDBPyConnection,
     stage_sql: str,
-    transforms: Iterable[TransformStep],
+    transforms: Sequence[TransformStep],
     values: dict[str, Any],
-) -> tuple[str, list[str]]:
-    """Cast `datetime` columns to TIMESTAMPTZ where the input carries a zone.
+) -> BoundStage:
+    """Check each step against its input's columns and widen zoned `datetime` casts.
 
-    The input's type decides: TIMESTAMPTZ stays TIMESTAMPTZ; text is scanned for an offset (the
-    one case that reads the data twice). Returns the statement and the columns widened.
+    The source is described once (DuckDB sniffs a sample); the columns then flow through each
+    step's `output_columns`. A step that names a missing column fails here, before any data
+    moves, with a "did you mean". Steps without `output_columns` (plug-ins) end the checking.
     """
     create = _parse(stage_sql)
+    if not transforms:
+        return BoundStage(stage_sql, ())
+    columns = _describe(connection, input_query(create, 0), values)
     widened: list[str] = []
     for step in transforms:
-        if not step.zone_sensitive:
-            continue
-        probe = input_query(create, step.index)
-        types = dict(
-            (row[0], row[1])
-            for row in execute(connection, "DESCRIBE " + _sql(probe), values).fetchall()
-        )
+        registration = get_transform(step.type)
+        if registration is None:
+            break
+        config = registration.config_model.model_validate(step.config)
+        types = {name.lower(): type_name for name, type_name in columns}
         for column in step.zone_sensitive:
-            input_type = types.get(column, "")
+            input_type = types.get(column.lower(), "")
             if input_type == "TIMESTAMP WITH TIME ZONE" or (
-                input_type == "VARCHAR" and _text_has_zone(connection, probe, column, values)
+                input_type == "VARCHAR"
+                and _text_has_zone(connection, input_query(create, step.index), column, values)
             ):
                 _retype(create, step.index, column)
                 widened.append(column)
-    return _sql(create), widened
+        output_columns = getattr(config, "output_columns", None)
+        if output_columns is None:
+            break
+        try:
+            columns = output_columns(columns)
+        except LookupError as exc:
+            raise TransformError(
+                f"transform[{step.index}] {step.type} ({step.origin}): {exc}",
+                step=step.index,
+            ) from None
+        columns = [
+            (name, "TIMESTAMP WITH TIME ZONE" if name in widened else type_name)
+            for name, type_name in columns
+        ]
+    return BoundStage(_sql(create), tuple(widened))
+
+
+def _describe(
+    connection: duckdb.DuckDBPyConnection, query: exp.Select, values: dict[str, Any]
+) -> list[tuple[str, str]]:
+    rows = execute(connection, "DESCRIBE " + _sql(query), values).fetchall()
+    return [(row[0], row[1]) for row in rows]
 
 
 def _text_has_zone(

@@ -145,6 +145,8 @@ class Executor:
         self.values: dict[str, Any] = {}
         self.stage_rows = 0
         self.nothing_to_load = False
+        ensure_builtins()
+        import_plugins(self.plan.plugins)
         self.extract_config, self.write_config = resolve_secrets(self.plan, self.redactor)
         self._prepare_files(self.plan.extract)
 
@@ -278,8 +280,6 @@ class Executor:
         self.values["files"] = [os.path.abspath(p) for p in changed]
 
     def _ingest_batches(self, step: ExtractStep) -> int:
-        ensure_builtins()
-        import_plugins(self.plan.plugins)
         registration = get_source(step.source)
         if registration is None:
             raise ConnectorError(
@@ -356,10 +356,9 @@ class Executor:
         log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
 
     def visit_stage(self, step: StageStep) -> int | None:
-        statement, widened = binding.widen_zones(
-            self.connection, step.sql, self.plan.transforms, self.values
-        )
-        for column in widened:
+        bound = binding.bind_stage(self.connection, step.sql, self.plan.transforms, self.values)
+        statement = bound.sql
+        for column in bound.widened:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
         log.debug("stage:\n%s", statement)
         with self.progress.statement("stage", self.connection):
@@ -426,8 +425,6 @@ class Executor:
         return int(row[0]) if row and row[0] is not None else self.stage_rows
 
     def _write_plugin(self, step: WriteStep) -> int:
-        ensure_builtins()
-        import_plugins(self.plan.plugins)
         registration = get_destination(step.destination)
         if registration is None:
             raise ConnectorError(
