@@ -4,6 +4,7 @@ from recipec._version import __version__
 from recipec.api import compile_recipe, from_yaml, run_plan, run_recipe, run_recipe_from_yaml
 from recipec.batch import Batch, DictBatch
 from recipec.compiler.driver import Recipe
+from recipec.compiler.models import Incremental
 from recipec.compiler.plan import Plan
 from recipec.errors import (
     ConnectorError,
@@ -32,6 +33,7 @@ __all__ = [
     "Destination",
     "DictBatch",
     "EngineError",
+    "Incremental",
     "LocalStateBackend",
     "Plan",
     "ReadContext",

@@ -111,8 +111,7 @@ class RecipeError(DataLoaderError):
         if isinstance(problems, str):
             problems = [Problem(problems)]
         self.problems: tuple[Problem, ...] = tuple(problems)
-        count = len(self.problems)
-        summary = self.problems[0].render(frame=False) if count == 1 else f"{count} problems"
+        summary = "\n".join(p.render(frame=False) for p in self.problems)
         super().__init__(summary, problems=[p.to_dict() for p in self.problems], **context)
 
     def render(self) -> str:

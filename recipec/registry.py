@@ -16,6 +16,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from recipec.compiler.models import Incremental
 from recipec.errors import DataLoaderError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,6 +29,7 @@ class PluginConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     type: str
+    incremental: Incremental | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 import tenacity
+from pydantic import ValidationError
 
 from recipec._version import __version__
 from recipec.batch import to_arrow
@@ -41,10 +42,17 @@ from recipec.errors import (
     ConnectorError,
     DataLoaderError,
     EngineError,
+    RecipeError,
     StateError,
     TransformError,
 )
-from recipec.registry import ensure_builtins, get_destination, get_source, import_plugins
+from recipec.registry import (
+    Registration,
+    ensure_builtins,
+    get_destination,
+    get_source,
+    import_plugins,
+)
 from recipec.runtime import binding, diagnose, engine
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext, WriteContext
@@ -84,6 +92,16 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _validated(registration: Registration[Any], config: dict[str, Any], block: str) -> Any:
+    try:
+        return registration.config_model.model_validate(config)
+    except ValidationError as exc:
+        raise RecipeError(
+            f"the plan's {block} block does not fit plug-in '{registration.name}' as installed "
+            f"now ({exc.error_count()} problem(s): {exc.errors()[0]['msg']}); compile again"
+        ) from None
 
 
 def _crash_point(name: str) -> None:
@@ -287,7 +305,7 @@ class Executor:
                 "importable (the recipe's plugins: list, or an installed package)?",
                 source=step.source,
             )
-        config = registration.config_model.model_validate(self.extract_config)
+        config = _validated(registration, self.extract_config, "source")
         spec = step.incremental
         context = ReadContext(
             recipe_name=self.plan.name,
@@ -431,7 +449,7 @@ class Executor:
                 f"destination type '{step.destination}' is not registered",
                 destination=step.destination,
             )
-        config = registration.config_model.model_validate(self.write_config)
+        config = _validated(registration, self.write_config, "destination")
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
         context = WriteContext(
             recipe_name=self.plan.name,
@@ -441,7 +459,7 @@ class Executor:
             full_refresh=self.full_refresh,
             batch_size=batch_size,
         )
-        reader = self.connection.execute(f"SELECT * FROM {STAGE}").fetch_record_batch(batch_size)
+        reader = self.connection.execute(f"SELECT * FROM {STAGE}").to_arrow_reader(batch_size)
         try:
             written = registration.create(config).write(reader, context)
         except DataLoaderError:

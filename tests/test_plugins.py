@@ -1,0 +1,172 @@
+"""Plug-ins: Python sources and destinations, SQL transforms, registered by module or entry point."""
+
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pydantic import BaseModel, ConfigDict
+from sqlglot import exp
+
+from conftest import REPO, run_subprocess
+from recipec import (
+    DictBatch,
+    RecipeError,
+    compile_recipe,
+    from_yaml,
+    get_source,
+    register_destination,
+    register_source,
+    register_transform,
+    run_recipe,
+    run_recipe_from_yaml,
+)
+from recipec.registry import REGISTRY
+
+
+@pytest.fixture
+def example(project, monkeypatch):
+    """The example recipe with its plug-in module, copied into a scratch project."""
+    for name in ("users_from_python.yaml", "example_plugins.py"):
+        project.write(f"recipes/{name}", (REPO / "recipes" / name).read_text())
+    return project
+
+
+def test_a_python_source_in_the_users_module_works_from_the_api(example):
+    first = run_recipe_from_yaml("recipes/users_from_python.yaml", vars={"db_path": "out.duckdb"})
+    assert (first.rows_read, first.rows_written) == (200, 200)
+    assert example.rows("SELECT count(*), max(id), min(username) FROM main.users") == [(200, 200, "user1")]
+    second = run_recipe_from_yaml("recipes/users_from_python.yaml", vars={"db_path": "out.duckdb"})
+    assert second.rows_read == 1  # the source started from the watermark it was handed
+    assert example.rows("SELECT count(*) FROM main.users") == [(200,)]
+
+
+def test_a_python_source_in_the_users_module_works_from_the_cli(example):
+    result = run_subprocess(
+        "run", "recipes/users_from_python.yaml", "--var", "db_path=out.duckdb", "--format", "json",
+        cwd=example.root,
+    )
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["rows_written"] == 200
+
+
+def test_a_plugin_config_model_rejects_unknown_keys(example):
+    text = (example.root / "recipes/users_from_python.yaml").read_text()
+    example.write("recipes/bad.yaml", text.replace("page_size: 50", "page_sise: 50"))
+    with pytest.raises(RecipeError) as info:
+        from_yaml("recipes/bad.yaml")
+    (problem,) = info.value.problems
+    assert problem.path == "source.page_sise" and problem.hint == "did you mean 'page_size'?"
+
+
+def test_a_missing_plugin_module_is_a_recipe_error(project):
+    project.write(
+        "r.yaml",
+        "name: x\nplugins: [no_such_module_zz]\nsource: {type: x}\n"
+        "destination: {type: duckdb, database: o.duckdb, table: t}\n",
+    )
+    with pytest.raises(RecipeError, match="cannot import plug-in module 'no_such_module_zz'"):
+        from_yaml("r.yaml")
+
+
+@register_source("arrow_pages")
+def arrow_pages(config, context):
+    """Yields a RecordBatch, a Table and a DictBatch with a new column."""
+    yield pa.RecordBatch.from_pydict({"id": [1, 2], "v": ["a", "b"]})
+    yield pa.table({"id": [3], "v": ["c"]})
+    yield DictBatch(columns=["id", "v", "extra"], rows=[[4, "d", True]], metadata={"page": 3})
+
+
+class ParquetSinkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    folder: str
+    table: str
+    write_mode: str = "append"
+
+
+@register_destination("parquet_sink", config=ParquetSinkConfig)
+class ParquetSink:
+    """Writes the rows it is given to one Parquet file per table."""
+
+    def __init__(self, config: ParquetSinkConfig) -> None:
+        self.config = config
+
+    def write(self, data: pa.RecordBatchReader, context) -> int:
+        table = data.read_all()
+        os.makedirs(self.config.folder, exist_ok=True)
+        pq.write_table(table, os.path.join(self.config.folder, f"{context.table}.parquet"))
+        return table.num_rows
+
+
+class UppercaseConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    columns: list[str]
+
+
+@register_transform("uppercase", config=UppercaseConfig)
+def uppercase(step: UppercaseConfig, relation: exp.Expression) -> exp.Select:
+    """Upper-case text columns."""
+    replace = [
+        exp.alias_(exp.Upper(this=exp.column(c, quoted=True)), exp.to_identifier(c, quoted=True))
+        for c in step.columns
+    ]
+    return exp.select(exp.Star(replace=replace)).from_(relation)
+
+
+def test_plugin_source_transform_and_destination_work_together(project):
+    project.write(
+        "r.yaml",
+        """
+        name: all_plugins
+        source: {type: arrow_pages}
+        transform:
+          steps:
+            - {type: uppercase, columns: [v]}
+        destination: {type: parquet_sink, folder: out, table: letters}
+        """,
+    )
+    plan = compile_recipe(from_yaml("r.yaml"))
+    assert 'UPPER("v") AS "v"' in plan.transforms[0].sql
+    assert plan.extract.reader == "python" and not plan.commit.in_destination
+    summary = run_recipe(from_yaml("r.yaml"))
+    assert (summary.rows_read, summary.rows_written) == (4, 4)
+    written = pq.read_table("out/letters.parquet").to_pylist()
+    assert written == [
+        {"id": 1, "v": "A", "extra": None},
+        {"id": 2, "v": "B", "extra": None},
+        {"id": 3, "v": "C", "extra": None},
+        {"id": 4, "v": "D", "extra": True},
+    ]
+
+
+def test_plugins_register_through_the_entry_point_group(project, monkeypatch):
+    site = project.root / "site"
+    project.write("site/ep_plugin_zz.py", (
+        "from recipec import DictBatch, register_source\n"
+        "@register_source('from_entry_point')\n"
+        "def source(config):\n"
+        "    yield DictBatch(columns=['n'], rows=[[1], [2]])\n"
+    ))
+    project.write("site/ep_plugin_zz-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: ep-plugin-zz\nVersion: 1.0\n")
+    project.write("site/ep_plugin_zz-1.0.dist-info/entry_points.txt", "[recipec.plugins]\nzz = ep_plugin_zz\n")
+    project.write(
+        "r.yaml",
+        "name: ep\nsource: {type: from_entry_point}\n"
+        "destination: {type: duckdb, database: out.duckdb, table: t}\n",
+    )
+    result = run_subprocess("run", "r.yaml", cwd=project.root, env={"PYTHONPATH": str(site)})
+    assert result.code == 0, result.err
+    assert project.rows("SELECT n FROM t ORDER BY n") == [(1,), (2,)]
+
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(REGISTRY, "_entry_points_loaded", False)
+    assert get_source("from_entry_point") is not None
+
+
+def test_list_connectors_shows_builtins_and_plugins(cli):
+    out = cli("list-connectors").out
+    assert "csv" in out and "duckdb" in out and "rename_columns" in out
+    assert "arrow_pages      plug-in" in out
