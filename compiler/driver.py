@@ -11,14 +11,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recipec.compiler.inheritance import RecipeFile, resolve_recipe
-from recipec.compiler.ir import DestinationIR, LoadIR, SourceIR, TransformIR, resolve_paths
+from recipec.compiler.inheritance import RecipeFile, parse_dot_path, resolve_recipe
+from recipec.compiler.ir import (
+    DestinationIR,
+    LoadIR,
+    SourceIR,
+    TransformIR,
+    portable_path,
+    resolve_paths,
+)
 from recipec.compiler.lowering import lower
+from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
 from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
 from recipec.compiler.validate import ValidatedRecipe, validate
 from recipec.compiler.yaml_loader import KeyPath, Node, find
+from recipec.errors import Problem, RecipeError
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
         from recipec.runtime.protocols import PLUGIN_DESTINATION_CAPABILITIES
 
         capabilities = PLUGIN_DESTINATION_CAPABILITIES
+    _check_incremental_type(source_config, tree)
     source_node = find(tree, ("source",))
     destination_node = find(tree, ("destination",))
     assert source_node is not None and destination_node is not None
@@ -106,7 +116,31 @@ def build_ir(recipe: Recipe) -> LoadIR:
         ),
         runtime=v.model.runtime,
         secrets=dict(recipe.secrets),
+        secret_locations={
+            path: node.location
+            for path in recipe.secrets
+            if (node := find(tree, parse_dot_path(path))) is not None
+        },
         plugins=tuple(v.model.plugins),
+        plugin_paths=(portable_path(".", recipe.path.parent),) if v.model.plugins else (),
+    )
+
+
+def _check_incremental_type(config: Any, tree: Node) -> None:
+    incremental = getattr(config, "incremental", None)
+    if incremental is None or isinstance(incremental, CursorIncremental | ModifiedTimeIncremental):
+        return
+    node = find(tree, ("source", "incremental"))
+    raise RecipeError(
+        [
+            Problem(
+                "this source's config model does not type 'incremental' as recipec's, so "
+                "recipec cannot load it incrementally",
+                path="source.incremental",
+                location=node.location if node else None,
+                hint="declare the field as `incremental: recipec.Incremental | None = None`",
+            )
+        ]
     )
 
 

@@ -71,7 +71,10 @@ class LoadIR:
     destination: DestinationIR
     runtime: RuntimeSettings
     secrets: dict[str, SecretReference]
+    secret_locations: dict[str, Location] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
+    plugin_paths: tuple[str, ...] = ()
+    """Folders (portable) the plug-in modules are imported from: the recipe's own."""
     cursor_output: str | None = None
     """Filled by the `track_cursor` pass."""
     materialize_stage: bool = True

@@ -56,6 +56,7 @@ def lower(ir: LoadIR) -> Plan:
         files=[RecipeFileRef(path=p, sha256=h) for p, h in ir.files],
         runtime=ir.runtime.model_dump(mode="json"),
         plugins=list(ir.plugins),
+        plugin_paths=list(ir.plugin_paths),
         secrets={
             path: SecretRef(template=ref.template, env=list(ref.env_vars), vars=dict(ref.vars))
             for path, ref in sorted(ir.secrets.items())

@@ -33,13 +33,14 @@ def check_capabilities(ir: LoadIR) -> LoadIR:
 
 
 def check_incremental(ir: LoadIR) -> LoadIR:
-    """`modified_time` needs files to look at."""
+    """`modified_time` needs local files to look at."""
     incremental = ir.source.incremental
-    if isinstance(incremental, ModifiedTimeIncremental) and ir.source.path is None:
+    path = ir.source.path
+    if isinstance(incremental, ModifiedTimeIncremental) and (path is None or "://" in path):
         raise RecipeError(
             [
                 Problem(
-                    "strategy 'modified_time' needs a file source (a source with a path)",
+                    "strategy 'modified_time' needs a source of local files (a path)",
                     path="source.incremental.strategy",
                     location=ir.source.location,
                 )
@@ -69,15 +70,66 @@ def choose_staging(ir: LoadIR) -> LoadIR:
     """
     if ir.destination.write_mode == "merge":
         return ir.replace(materialize_stage=True, stage_reason="merge upserts from the batch")
-    if ir.source.incremental is not None:
+    if isinstance(ir.source.incremental, CursorIncremental):
         return ir.replace(
             materialize_stage=True, stage_reason="the new watermark is read from the batch"
+        )
+    if isinstance(ir.source.incremental, ModifiedTimeIncremental):
+        return ir.replace(
+            materialize_stage=True, stage_reason="it reads the list of new files ($files)"
         )
     return ir.replace(materialize_stage=False, stage_reason="streamed: nothing reads it twice")
 
 
+SQL_KEYS = ("source.path", "destination.database", "destination.table")
+"""Keys whose values are written into the plan's SQL, so they cannot hold secrets."""
+
+
+def check_secrets(ir: LoadIR) -> LoadIR:
+    """Secrets may only be connection settings, never values that end up in SQL."""
+    misplaced = [
+        path
+        for path in sorted(ir.secrets)
+        if not path.startswith(("source.", "destination.")) or path in SQL_KEYS
+    ]
+    if misplaced:
+        raise RecipeError(
+            [
+                Problem(
+                    "a secret cannot be used here: its value would be written into the plan",
+                    path=path,
+                    location=ir.secret_locations.get(path),
+                    hint="use secrets for connection settings (passwords, tokens) of sources "
+                    "and destinations",
+                )
+                for path in misplaced
+            ]
+        )
+    return ir
+
+
+def check_write_mode(ir: LoadIR) -> LoadIR:
+    """`overwrite` replaces the table each run: with an incremental source it would keep only
+    the newest rows."""
+    if ir.destination.write_mode == "overwrite" and ir.source.incremental is not None:
+        raise RecipeError(
+            [
+                Problem(
+                    "write_mode 'overwrite' replaces the table on every run, so with an "
+                    "incremental source the table would hold only the newest rows",
+                    path="destination.write_mode",
+                    location=ir.destination.location,
+                    hint="use append or merge with an incremental source",
+                )
+            ]
+        )
+    return ir
+
+
 PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
+    check_secrets,
     check_capabilities,
+    check_write_mode,
     check_incremental,
     track_cursor,
     choose_staging,

@@ -130,6 +130,8 @@ class Plan(PlanModel):
     runtime: dict[str, Any]
     plugins: list[str] = []
     """Modules imported before running (the recipe's `plugins:`)."""
+    plugin_paths: list[str] = []
+    """Folders those modules are imported from (relative to the working directory)."""
     secrets: dict[str, SecretRef] = {}
     steps: list[Step]
 

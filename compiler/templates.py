@@ -21,8 +21,10 @@ from recipec.compiler.yaml_loader import KeyPath, Node, format_path
 from recipec.errors import Problem
 
 SECRET_KEY = re.compile(
-    r"(?i)(password|passwd|pwd|secret|token|api_?key|private_?key|credential|auth)"
+    r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api_?key|private_?key|credentials?|auth)"
+    r"($|[_-])"
 )
+"""Key names whose values, when read from the environment, are secrets (`db_password`...)."""
 _UNSET: Any = object()
 
 
@@ -45,8 +47,8 @@ class SecretReference:
     def from_json(cls, data: Mapping[str, Any]) -> SecretReference:
         return cls(data["template"], tuple(data["env"]), tuple(sorted(data["vars"].items())))
 
-    def resolve(self) -> str:
-        return render_string(self.template, vars=dict(self.vars), recipe_name="").value
+    def resolve(self, recipe_name: str) -> str:
+        return render_string(self.template, vars=dict(self.vars), recipe_name=recipe_name).value
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 from sqlglot import exp
 
-from recipec.compiler.models import StrictModel, TypeName
+from recipec.compiler.models import CursorValue, StrictModel, TypeName
 from recipec.compiler.types import LogicalType
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -103,11 +103,10 @@ def cast(step: Cast, relation: exp.Expression) -> exp.Select:
 class AddColumn(StrictModel):
     type: Literal["add_column"]
     name: str = Field(min_length=1)
-    value: str | int | float | bool | None
+    value: CursorValue | bool | None
     """A constant (templates are rendered first, so `{{ recipe.name }}` works)."""
     cast_to: TypeName | None = Field(default=None, alias="as")
     """Optional type of the new column (`as: date`)."""
-
 
     def output_columns(self, columns: Columns) -> Columns:
         if self.cast_to is not None:

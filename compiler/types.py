@@ -19,7 +19,7 @@ CANONICAL = ("str", "int", "float", "bool", "date", "datetime", "datetimetz", "d
 ALIASES: dict[str, str] = {
     "str": "str", "string": "str", "text": "str", "varchar": "str",
     "int": "int", "integer": "int", "bigint": "int", "long": "int", "int64": "int",
-    "float": "float", "double": "float", "float64": "float", "real": "float",
+    "float": "float", "double": "float", "float64": "float",
     "bool": "bool", "boolean": "bool",
     "date": "date",
     "datetime": "datetime", "timestamp": "datetime",

@@ -32,7 +32,11 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def _configure_logging(debug: bool, log_format: str) -> None:
+def _configure_logging(debug: bool, log_format: str) -> str:
+    """Set up logging from the command's options (or the group's); returns the log format."""
+    root_params = click.get_current_context().find_root().params
+    debug = debug or bool(root_params.get("debug"))
+    log_format = root_params.get("log_format") or log_format
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
@@ -42,6 +46,7 @@ def _configure_logging(debug: bool, log_format: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
     root.propagate = False
+    return log_format
 
 
 def _common(function: Any) -> Any:
@@ -75,7 +80,9 @@ _var_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="recipec")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
+def cli(debug: bool, log_format: str | None) -> None:
     """Compile declarative YAML recipes into plans, and run them."""
 
 
@@ -196,7 +203,7 @@ def run(
     log_format: str,
 ) -> None:
     """Run RECIPE (or a saved plan with --plan)."""
-    _configure_logging(debug, log_format)
+    log_format = _configure_logging(debug, log_format)
     from recipec.api import compile_recipe, from_yaml, run_plan
     from recipec.compiler.plan import Plan
     from recipec.runtime.state import LocalStateBackend

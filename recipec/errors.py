@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -155,17 +155,3 @@ class MissingExtraError(DataLoaderError):
             package=package,
             extra=extra,
         )
-
-
-@dataclass
-class ProblemCollector:
-    """Gathers problems across a pass so that all are reported at once."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, problem: Problem) -> None:
-        self.problems.append(problem)
-
-    def raise_if_any(self) -> None:
-        if self.problems:
-            raise RecipeError(self.problems)

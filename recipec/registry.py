@@ -17,7 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from recipec.compiler.models import Incremental
-from recipec.errors import DataLoaderError
+from recipec.errors import DataLoaderError, MissingExtraError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = Literal["source", "destination", "transform"]
@@ -153,6 +153,14 @@ def import_plugins(modules: Iterable[str]) -> None:
     """Import the user's plug-in modules (a recipe's `plugins:` list)."""
     for module in modules:
         importlib.import_module(module)
+
+
+def require(module: str, *, extra: str, feature: str) -> Any:
+    """Import an optional dependency, or say which extra brings it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(module, extra, feature) from None
 
 
 def ensure_builtins() -> None:

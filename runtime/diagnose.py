@@ -34,7 +34,9 @@ def explain_cast_failure(
             if step.type != "cast":
                 continue
             for column, type_name in step.config.get("columns", {}).items():
-                found = _first_misfit(connection, with_file, create, step.index, column, type_name, values)
+                found = _first_misfit(
+                    connection, with_file, create, step.index, column, type_name, values
+                )
                 if found:
                     where = f"{found[0]}, data row {found[1]}" if found[0] else f"row {found[1]}"
                     return (

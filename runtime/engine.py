@@ -13,32 +13,53 @@ from sqlglot import exp
 
 from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
 
+_LOCKED = re.compile(r"lock", re.IGNORECASE)
+
+
+DESTINATION = "_recipec_destination"
+"""The name the destination database is attached under, whatever its file is called (DuckDB
+would otherwise name the catalog after the file, and `recipec.duckdb` would collide with the
+`recipec` state schema)."""
+
 
 def connect(
     database: str | None, *, threads: int | None, memory_limit: str | None
 ) -> duckdb.DuckDBPyConnection:
-    """Open the destination database (or an in-memory engine). Timestamps compare in UTC."""
-    target = database or ":memory:"
-    if target != ":memory:":
-        try:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConnectorError(
-                f"cannot create the folder of DuckDB database '{target}': {exc.strerror}",
-                database=target,
-            ) from None
-    try:
-        connection = duckdb.connect(target)
-    except duckdb.Error as exc:
-        raise ConnectorError(
-            f"cannot open DuckDB database '{target}': {first_line(exc)}",
-            database=target,
-        ) from None
+    """An engine with the destination database attached (or in-memory only).
+
+    Timestamps compare in UTC; DuckDB's own progress bar never prints (it would corrupt
+    `--format json` on stdout).
+    """
+    connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
+    connection.execute("SET enable_progress_bar = true")
+    connection.execute("SET enable_progress_bar_print = false")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     if memory_limit:
         connection.execute(f"SET memory_limit = {exp.Literal.string(memory_limit).sql()}")
+    if database in (None, ":memory:"):
+        return connection
+    try:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConnectorError(
+            f"cannot create the folder of DuckDB database '{database}': {exc.strerror}",
+            database=database,
+        ) from None
+    attach = exp.Attach(
+        this=exp.alias_(exp.Literal.string(database), exp.to_identifier(DESTINATION, quoted=True))
+    )
+    try:
+        connection.execute(attach.sql("duckdb"))
+    except duckdb.Error as exc:
+        connection.close()
+        error = ConnectorError(
+            f"cannot open DuckDB database '{database}': {first_line(exc)}", database=database
+        )
+        error.retryable = bool(_LOCKED.search(str(exc)))  # another process holds the file
+        raise error from None
+    connection.execute(f'USE "{DESTINATION}"')
     return connection
 
 
@@ -64,9 +85,6 @@ def execute(
     if missing:
         raise EngineError(f"no value for parameter(s) {', '.join(missing)} of: {statement}")
     return connection.execute(statement, {n: values[n] for n in names})  # type: ignore[index]
-
-
-_LOCKED = re.compile(r"lock", re.IGNORECASE)
 
 
 def translate(exc: duckdb.Error, *, doing: str, **context: Any) -> DataLoaderError:

@@ -15,6 +15,7 @@ import contextlib
 import glob
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -104,6 +105,20 @@ def _validated(registration: Registration[Any], config: dict[str, Any], block: s
         ) from None
 
 
+def _import_plan_plugins(plan: Plan) -> None:
+    for folder in (*plan.plugin_paths, "."):
+        absolute = os.path.abspath(folder)
+        if absolute not in sys.path:
+            sys.path.insert(0, absolute)
+    try:
+        import_plugins(plan.plugins)
+    except ImportError as exc:
+        raise RecipeError(
+            f"cannot import plug-in module of the plan: {exc} (plug-ins are imported from "
+            f"{', '.join(plan.plugin_paths or ['.'])} and the installed packages)"
+        ) from None
+
+
 def _crash_point(name: str) -> None:
     """Let the crash-consistency tests kill the process at a named point."""
     if os.environ.get("RECIPEC_CRASH_AT") == name:
@@ -164,7 +179,7 @@ class Executor:
         self.stage_rows = 0
         self.nothing_to_load = False
         ensure_builtins()
-        import_plugins(self.plan.plugins)
+        _import_plan_plugins(self.plan)
         self.extract_config, self.write_config = resolve_secrets(self.plan, self.redactor)
         self._prepare_files(self.plan.extract)
 
@@ -187,6 +202,9 @@ class Executor:
                 self.summary.steps.append(
                     StepTiming(self._step_label(step), round(time.perf_counter() - began, 4), rows)
                 )
+        except duckdb.ConversionException as exc:
+            self._rollback()
+            raise self._cast_failure(exc) from None
         except duckdb.Error as exc:
             self._rollback()
             raise engine.translate(exc, doing="the run failed", recipe=self.plan.name) from None
@@ -197,6 +215,18 @@ class Executor:
             self.connection.close()
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
         return self.summary
+
+    def _cast_failure(self, exc: duckdb.ConversionException) -> TransformError:
+        """Name the step, column, value and file row that did not fit (the stage is a view
+        when streaming, so this can surface while writing)."""
+        statement = getattr(self, "stage_statement", None)
+        detail = statement and diagnose.explain_cast_failure(
+            self.connection, self.plan, statement, self.values
+        )
+        return TransformError(
+            detail or f"a value does not fit its column: {engine.first_line(exc)}",
+            recipe=self.plan.name,
+        )
 
     def _rollback(self) -> None:
         with contextlib.suppress(duckdb.Error):  # no transaction was open
@@ -379,18 +409,9 @@ class Executor:
         for column in bound.widened:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
         log.debug("stage:\n%s", statement)
+        self.stage_statement = statement
         with self.progress.statement("stage", self.connection):
-            try:
-                engine.execute(self.connection, statement, self.values)
-            except duckdb.ConversionException as exc:
-                self._rollback()
-                detail = diagnose.explain_cast_failure(
-                    self.connection, self.plan, statement, self.values
-                )
-                raise TransformError(
-                    detail or f"a value does not fit a cast: {engine.first_line(exc)}",
-                    recipe=self.plan.name,
-                ) from None
+            engine.execute(self.connection, statement, self.values)
         if not step.materialize:
             return None
         self.stage_rows = self._count(STAGE)
@@ -534,6 +555,11 @@ class Executor:
         row = self.connection.execute(step.watermark_sql).fetchone()
         new = row[0] if row else None
         if new is None:  # only NULL cursors in this batch
+            if old is None or old.watermark is None:
+                self.summary.notes.append(
+                    f"no row had a value in cursor column '{column}', so there is no watermark "
+                    "yet: the next run reads the whole source again"
+                )
             return old or CursorState(column=column)
         hashes: list[str] = []
         if step.boundary_sql:

@@ -17,7 +17,8 @@ def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
     lines = [
         f"{summary.recipe}: {summary.status}" + (" (full refresh)" if summary.full_refresh else ""),
         f"  rows read     {summary.rows_read:,}",
-        f"  rows written  {summary.rows_written:,}  into {where}, {write.write_mode}",
+        f"  rows written  {summary.rows_written:,}  into {where}, "
+        + ("overwrite (full refresh)" if summary.full_refresh else write.write_mode),
         f"  duration      {summary.duration_seconds:.2f} s ({rate:,.0f} rows/s)",
     ]
     if summary.watermark is not None:
@@ -26,7 +27,7 @@ def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
         lines.append(f"  files loaded  {len(summary.files_loaded)}")
     lines += [f"  note: {note}" for note in summary.notes]
     lines.append("  steps: " + ", ".join(f"{s.step} {s.seconds:.3f}s" for s in summary.steps))
-    if preview and write.destination == "duckdb" and write.database:
+    if preview and write.destination == "duckdb" and write.database not in (None, ":memory:"):
         lines.append("")
         lines.append(_preview(write.database, write.table, preview))
     return "\n".join(lines)

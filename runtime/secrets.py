@@ -40,7 +40,7 @@ def resolve_secrets(plan: Plan, redactor: Redactor) -> tuple[dict[str, Any], dic
             continue
         reference = SecretReference(ref.template, tuple(ref.env), tuple(sorted(ref.vars.items())))
         try:
-            value = reference.resolve()
+            value = reference.resolve(plan.name)
         except TemplateLookupError as exc:
             raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
         redactor.add(value)

@@ -60,7 +60,10 @@ class Project:
         if not db.exists():
             return None, None, saved
         with duckdb.connect(str(db), read_only=True) as connection:
-            names = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            names = {
+                r[0]
+                for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
             data = None
             if table.split(".")[-1].strip('"') in names:
                 data = sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=repr)

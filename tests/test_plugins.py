@@ -6,10 +6,10 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import REPO, run_subprocess
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
 
-from conftest import REPO, run_subprocess
 from recipec import (
     DictBatch,
     RecipeError,
@@ -36,7 +36,9 @@ def example(project, monkeypatch):
 def test_a_python_source_in_the_users_module_works_from_the_api(example):
     first = run_recipe_from_yaml("recipes/users_from_python.yaml", vars={"db_path": "out.duckdb"})
     assert (first.rows_read, first.rows_written) == (200, 200)
-    assert example.rows("SELECT count(*), max(id), min(username) FROM main.users") == [(200, 200, "user1")]
+    assert example.rows("SELECT count(*), max(id), min(username) FROM main.users") == [
+        (200, 200, "user1")
+    ]
     second = run_recipe_from_yaml("recipes/users_from_python.yaml", vars={"db_path": "out.duckdb"})
     assert second.rows_read == 1  # the source started from the watermark it was handed
     assert example.rows("SELECT count(*) FROM main.users") == [(200,)]
@@ -44,7 +46,12 @@ def test_a_python_source_in_the_users_module_works_from_the_api(example):
 
 def test_a_python_source_in_the_users_module_works_from_the_cli(example):
     result = run_subprocess(
-        "run", "recipes/users_from_python.yaml", "--var", "db_path=out.duckdb", "--format", "json",
+        "run",
+        "recipes/users_from_python.yaml",
+        "--var",
+        "db_path=out.duckdb",
+        "--format",
+        "json",
         cwd=example.root,
     )
     assert result.code == 0, result.err
@@ -144,14 +151,22 @@ def test_plugin_source_transform_and_destination_work_together(project):
 
 def test_plugins_register_through_the_entry_point_group(project, monkeypatch):
     site = project.root / "site"
-    project.write("site/ep_plugin_zz.py", (
-        "from recipec import DictBatch, register_source\n"
-        "@register_source('from_entry_point')\n"
-        "def source(config):\n"
-        "    yield DictBatch(columns=['n'], rows=[[1], [2]])\n"
-    ))
-    project.write("site/ep_plugin_zz-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: ep-plugin-zz\nVersion: 1.0\n")
-    project.write("site/ep_plugin_zz-1.0.dist-info/entry_points.txt", "[recipec.plugins]\nzz = ep_plugin_zz\n")
+    project.write(
+        "site/ep_plugin_zz.py",
+        (
+            "from recipec import DictBatch, register_source\n"
+            "@register_source('from_entry_point')\n"
+            "def source(config):\n"
+            "    yield DictBatch(columns=['n'], rows=[[1], [2]])\n"
+        ),
+    )
+    project.write(
+        "site/ep_plugin_zz-1.0.dist-info/METADATA",
+        "Metadata-Version: 2.1\nName: ep-plugin-zz\nVersion: 1.0\n",
+    )
+    project.write(
+        "site/ep_plugin_zz-1.0.dist-info/entry_points.txt", "[recipec.plugins]\nzz = ep_plugin_zz\n"
+    )
     project.write(
         "r.yaml",
         "name: ep\nsource: {type: from_entry_point}\n"
@@ -170,3 +185,49 @@ def test_list_connectors_shows_builtins_and_plugins(cli):
     out = cli("list-connectors").out
     assert "csv" in out and "duckdb" in out and "rename_columns" in out
     assert "arrow_pages      plug-in" in out
+
+
+def test_a_saved_plan_imports_plugins_from_the_recipes_folder(example, tmp_path):
+    compiled = run_subprocess(
+        "compile",
+        "recipes/users_from_python.yaml",
+        "--var",
+        "db_path=out.duckdb",
+        "-o",
+        "plan.json",
+        cwd=example.root,
+    )
+    assert compiled.code == 0, compiled.err
+    assert json.loads((example.root / "plan.json").read_text())["plugin_paths"] == ["recipes"]
+    ran = run_subprocess("run", "--plan", "plan.json", cwd=example.root)
+    assert ran.code == 0, ran.err
+    assert example.rows("SELECT count(*) FROM main.users") == [(200,)]
+
+
+class UntypedConfig(BaseModel):
+    type: str
+    incremental: dict | None = None
+
+
+@register_source("untyped_incremental", config=UntypedConfig)
+def untyped(config):
+    yield DictBatch(columns=["a"], rows=[[1]])
+
+
+def test_a_plugin_must_type_incremental_as_recipecs(project):
+    project.write(
+        "r.yaml",
+        "name: u\nsource:\n  type: untyped_incremental\n  incremental: {strategy: cursor, cursor_column: a}\n"
+        "destination: {type: duckdb, database: o.duckdb, table: t}\n",
+    )
+    with pytest.raises(RecipeError, match="does not type 'incremental'") as info:
+        compile_recipe(from_yaml("r.yaml"))
+    assert info.value.problems[0].location.line == 4
+
+
+def test_a_missing_extra_names_the_extra_to_install():
+    from recipec.registry import require
+
+    with pytest.raises(Exception, match=r"pip install 'recipec\[postgres\]'") as info:
+        require("surely_not_installed_pkg_zz", extra="postgres", feature="the postgres source")
+    assert info.value.exit_code == 2

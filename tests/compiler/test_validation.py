@@ -124,3 +124,34 @@ def test_quoted_table_names_are_identifiers(project):
     assert plan.write.write_sql == (
         'INSERT INTO "main"."o\'brien orders" BY NAME SELECT * FROM "_recipec_stage"'
     )
+
+
+def test_overwrite_with_an_incremental_source_is_refused(project):
+    text = BASE.replace("path: d.csv", "path: d.csv\n  incremental: {strategy: modified_time}")
+    text = text.replace("table: main.t", "table: main.t\n  write_mode: overwrite")
+    (problem,) = problems_of(project, text)
+    assert problem.path == "destination.write_mode" and "only the newest rows" in problem.message
+
+
+def test_secrets_cannot_be_written_into_sql(project, monkeypatch):
+    monkeypatch.setenv("SALT", "s3cr3t")
+    text = (
+        BASE
+        + "transform:\n  steps:\n    - {type: add_column, name: k, value: \"{{ secret('SALT') }}\"}\n"
+    )
+    text = text.replace("path: d.csv", "path: \"{{ secret('SALT') }}.csv\"")
+    problems = problems_of(project, text)
+    assert [(p.path, p.location.line) for p in problems] == [
+        ("source.path", 4),
+        ("transform.steps[0].value", 11),
+    ]
+    assert all("would be written into the plan" in p.message for p in problems)
+    assert all("s3cr3t" not in p.render() for p in problems)
+
+
+def test_secret_looking_keys_match_whole_words(project, monkeypatch):
+    from recipec.compiler.templates import SECRET_KEY
+
+    assert SECRET_KEY.search("db_password") and SECRET_KEY.search("api_key")
+    assert SECRET_KEY.search("token") and SECRET_KEY.search("auth")
+    assert not SECRET_KEY.search("author") and not SECRET_KEY.search("tokenizer_name")

@@ -33,7 +33,9 @@ def loaded(project, cli):
 
 def test_a_value_that_does_not_fit_a_cast_names_step_column_value_and_row(loaded, cli):
     before = loaded.snapshot("main.people")
-    loaded.write("data/b.csv", "id,age,updated_at\n2,31,2024-01-02 00:00:00\n3,thirty,2024-01-03 00:00:00\n")
+    loaded.write(
+        "data/b.csv", "id,age,updated_at\n2,31,2024-01-02 00:00:00\n3,thirty,2024-01-03 00:00:00\n"
+    )
     result = cli("run", "r.yaml")
     assert result.code == 3
     assert result.err.strip() == (
@@ -68,7 +70,10 @@ def test_a_destination_that_cannot_be_written(loaded, cli, database):
 
 def test_a_renamed_column_that_does_not_exist(loaded, cli):
     before = loaded.snapshot("main.people")
-    recipe = {**RECIPE, "transform": {"steps": [{"type": "rename_columns", "mapping": {"nope": "x"}}]}}
+    recipe = {
+        **RECIPE,
+        "transform": {"steps": [{"type": "rename_columns", "mapping": {"nope": "x"}}]},
+    }
     loaded.write("r.yaml", json.dumps(recipe))
     result = cli("run", "r.yaml")
     assert result.code == 3
@@ -95,8 +100,14 @@ def test_a_type_change_that_the_table_cannot_take(loaded, cli):
     [
         ("name: x\nsource: [\n", "malformed YAML"),
         ('{"name": "guarded", "extends": "missing.yaml"}', "not found"),
-        ('{"name": "guarded", "source": {"type": "csv", "path": "x", "bogus": 1}}', "unknown key 'bogus'"),
-        ('{"name": "guarded", "source": {"type": "csv", "path": "{{ env_var(\'NOPE_ZZ\') }}"}}', "NOPE_ZZ"),
+        (
+            '{"name": "guarded", "source": {"type": "csv", "path": "x", "bogus": 1}}',
+            "unknown key 'bogus'",
+        ),
+        (
+            '{"name": "guarded", "source": {"type": "csv", "path": "{{ env_var(\'NOPE_ZZ\') }}"}}',
+            "NOPE_ZZ",
+        ),
     ],
 )
 def test_recipe_errors_exit_1_and_touch_nothing(loaded, cli, text, expected):

@@ -4,6 +4,7 @@ import json
 import os
 
 from conftest import run_subprocess
+
 from recipec import run_recipe_from_yaml
 
 CURSOR = {"strategy": "cursor", "cursor_column": "updated_at"}
@@ -11,7 +12,12 @@ CURSOR = {"strategy": "cursor", "cursor_column": "updated_at"}
 
 def recipe(project, *, mode="append", keys=None, incremental=None, name="inc"):
     source = {"type": "csv", "path": "data/*.csv", "incremental": incremental or CURSOR}
-    destination = {"type": "duckdb", "database": "out.duckdb", "table": "main.events", "write_mode": mode}
+    destination = {
+        "type": "duckdb",
+        "database": "out.duckdb",
+        "table": "main.events",
+        "write_mode": mode,
+    }
     if keys:
         destination["merge_keys"] = keys
     document = {"name": name, "source": source, "destination": destination}
@@ -23,7 +29,10 @@ def ids(project):
 
 
 def test_initial_value_bounds_the_first_run(project):
-    project.write("data/a.csv", "id,updated_at\n1,2019-12-31 23:59:59\n2,2020-01-01 00:00:00\n3,2021-06-01 00:00:00\n")
+    project.write(
+        "data/a.csv",
+        "id,updated_at\n1,2019-12-31 23:59:59\n2,2020-01-01 00:00:00\n3,2021-06-01 00:00:00\n",
+    )
     recipe(project, incremental={**CURSOR, "initial_value": "2020-01-01"})
     summary = run_recipe_from_yaml("r.yaml")
     assert ids(project) == [2, 3]
@@ -70,12 +79,16 @@ def test_append_neither_loses_nor_duplicates_rows_at_the_boundary(project):
 
 def test_full_refresh_rebuilds_from_the_whole_source(project):
     project.write("data/a.csv", "id,updated_at\n1,2024-01-01 00:00:00\n2,2024-01-02 00:00:00\n")
-    recipe(project, mode="merge", keys=["id"], incremental={**CURSOR, "initial_value": "2024-01-02"})
+    recipe(
+        project, mode="merge", keys=["id"], incremental={**CURSOR, "initial_value": "2024-01-02"}
+    )
     run_recipe_from_yaml("r.yaml")
     assert ids(project) == [2]
     project.write("data/a.csv", "id,updated_at\n3,2024-01-05 00:00:00\n1,2024-01-01 00:00:00\n")
     summary = run_recipe_from_yaml("r.yaml", full_refresh=True)
-    assert summary.full_refresh and ids(project) == [3]  # row 2 left the source; 1 is before initial
+    assert summary.full_refresh and ids(project) == [
+        3
+    ]  # row 2 left the source; 1 is before initial
     assert project.state("inc")["cursor"]["watermark"] == "2024-01-05 00:00:00"
 
 
@@ -115,7 +128,9 @@ def test_crash_after_commit_before_saving_the_copy_loads_nothing_twice(project):
     recipe(project)
     assert run_subprocess("run", "r.yaml", cwd=project.root).code == 0
     project.write("data/b.csv", "id,updated_at\n2,2024-01-02 00:00:00\n")
-    crashed = run_subprocess("run", "r.yaml", cwd=project.root, env={"RECIPEC_CRASH_AT": "after_commit"})
+    crashed = run_subprocess(
+        "run", "r.yaml", cwd=project.root, env={"RECIPEC_CRASH_AT": "after_commit"}
+    )
     assert crashed.code == 70
     assert ids(project) == [1, 2]  # committed with its watermark
     assert project.state("inc")["cursor"]["watermark"] == "2024-01-01 00:00:00"  # stale copy
@@ -133,7 +148,9 @@ def test_crash_before_commit_leaves_data_and_state_as_they_were(project):
     assert run_subprocess("run", "r.yaml", cwd=project.root).code == 0
     before = project.snapshot("main.events")
     project.write("data/b.csv", "id,updated_at\n2,2024-01-02 00:00:00\n")
-    crashed = run_subprocess("run", "r.yaml", cwd=project.root, env={"RECIPEC_CRASH_AT": "before_commit"})
+    crashed = run_subprocess(
+        "run", "r.yaml", cwd=project.root, env={"RECIPEC_CRASH_AT": "before_commit"}
+    )
     assert crashed.code == 70
     assert project.snapshot("main.events") == before
     assert run_subprocess("run", "r.yaml", cwd=project.root).code == 0
