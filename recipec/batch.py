@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Union
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class DictBatch:
         return len(self.rows)
 
     def to_arrow(self) -> pa.Table:
+        import pyarrow as pa
+
         columns = list(zip(*self.rows, strict=True)) if self.rows else [[] for _ in self.columns]
         return pa.table(
             {
@@ -38,11 +41,13 @@ class DictBatch:
         )
 
 
-Batch: TypeAlias = DictBatch | pa.RecordBatch | pa.Table
+Batch = Union[DictBatch, "pa.RecordBatch", "pa.Table"]
 """What a Python source may yield."""
 
 
 def to_arrow(batch: Batch) -> pa.Table:
+    import pyarrow as pa
+
     if isinstance(batch, DictBatch):
         return batch.to_arrow()
     if isinstance(batch, pa.RecordBatch):

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import tenacity
 from pydantic import ValidationError
 
 from recipec._version import __version__
@@ -143,6 +142,8 @@ class Executor:
         self.redactor = Redactor()
 
     def run(self) -> RunSummary:
+        import tenacity
+
         retries = int(self.plan.runtime.get("retries", 0))
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(retries + 1),

@@ -6,17 +6,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import duckdb
-from rich.progress import (
-    BarColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.progress import (
-    Progress as RichProgress,
-)
+if TYPE_CHECKING:
+    import duckdb
+    from rich.progress import Progress as RichProgress
 
 
 class _Task:
@@ -42,6 +36,14 @@ class Progress:
         self.enabled = enabled
 
     def _display(self) -> RichProgress:
+        from rich.progress import (  # only when shown: rich is slow to import
+            BarColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
         return RichProgress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import pyarrow as pa
-
-from recipec.batch import Batch
 from recipec.compiler.connectors.base import DestinationCapabilities
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from recipec.batch import Batch
 
 PLUGIN_DESTINATION_CAPABILITIES = DestinationCapabilities(
     write_modes=frozenset({"append", "overwrite", "merge"}), holds_state=False, dialect="python"
