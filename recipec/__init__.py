@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from recipec._version import __version__ as __version__
+from recipec._version import __version__
 
 _EXPORTS = {
     "Batch": "recipec.batch",
@@ -44,7 +44,39 @@ _EXPORTS = {
     "register_transform": "recipec.registry",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Batch",
+    "ConnectorError",
+    "DataLoaderError",
+    "Destination",
+    "DictBatch",
+    "EngineError",
+    "Incremental",
+    "LocalStateBackend",
+    "Plan",
+    "ReadContext",
+    "Recipe",
+    "RecipeError",
+    "RunSummary",
+    "Source",
+    "State",
+    "StateBackend",
+    "StateError",
+    "TransformError",
+    "WriteContext",
+    "__version__",
+    "compile_recipe",
+    "from_yaml",
+    "get_destination",
+    "get_source",
+    "get_transform",
+    "register_destination",
+    "register_source",
+    "register_transform",
+    "run_plan",
+    "run_recipe",
+    "run_recipe_from_yaml",
+]
 
 
 def __getattr__(name: str) -> Any:
