@@ -7,7 +7,6 @@ the model their `type` registered. All problems, including failed templates, are
 from __future__ import annotations
 
 import inspect
-import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -19,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 
 from recipec.compiler.models import RecipeModel
 from recipec.compiler.templates import RenderedTree
-from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path, nearest_location
+from recipec.compiler.yaml_loader import (
+    KeyPath,
+    Node,
+    find,
+    format_path,
+    nearest_location,
+    to_plain,
+)
 from recipec.errors import Problem, RecipeError, did_you_mean
 from recipec.registry import REGISTRY, Kind, Registration, ensure_builtins, import_plugins
 
@@ -41,7 +47,7 @@ def validate(rendered: RenderedTree, recipe_dir: Path) -> ValidatedRecipe:
     tree = rendered.tree
     problems = list(rendered.problems)
     _import_plugins(tree, recipe_dir, problems)
-    data = _plain(tree)
+    data = to_plain(tree)
     reporter = _Reporter(tree, data, rendered.secrets, {p.path for p in problems})
 
     model: RecipeModel | None = None
@@ -73,26 +79,15 @@ def validate(rendered: RenderedTree, recipe_dir: Path) -> ValidatedRecipe:
     )
 
 
-def _plain(node: Node) -> Any:
-    if node.is_mapping:
-        return {k: _plain(v) for k, v in node.value.items()}
-    if node.is_sequence:
-        return [_plain(v) for v in node.value]
-    return node.value
-
-
 def _import_plugins(tree: Node, recipe_dir: Path, problems: list[Problem]) -> None:
     plugins = tree.get("plugins")
     if plugins is None or not plugins.is_sequence:
         return
-    for directory in (str(recipe_dir.resolve()), str(Path.cwd())):
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
     for index, item in enumerate(plugins.value):
         if not isinstance(item.value, str):
             continue
         try:
-            import_plugins([item.value])
+            import_plugins([item.value], search_paths=[recipe_dir, Path.cwd()])
         except Exception as exc:
             problems.append(
                 Problem(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -149,8 +151,15 @@ def get_transform(name: str) -> Registration[Any] | None:
     return REGISTRY.get("transform", name)
 
 
-def import_plugins(modules: Iterable[str]) -> None:
-    """Import the user's plug-in modules (a recipe's `plugins:` list)."""
+def import_plugins(
+    modules: Iterable[str], search_paths: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """Import the user's plug-in modules (a recipe's `plugins:` list), looking in
+    `search_paths` (the recipe's folder) before the installed packages."""
+    for folder in search_paths:
+        absolute = os.path.abspath(folder)
+        if absolute not in sys.path:
+            sys.path.insert(0, absolute)
     for module in modules:
         importlib.import_module(module)
 

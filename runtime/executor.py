@@ -15,7 +15,6 @@ import contextlib
 import glob
 import logging
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -105,12 +104,8 @@ def _validated(registration: Registration[Any], config: dict[str, Any], block: s
 
 
 def _import_plan_plugins(plan: Plan) -> None:
-    for folder in (*plan.plugin_paths, "."):
-        absolute = os.path.abspath(folder)
-        if absolute not in sys.path:
-            sys.path.insert(0, absolute)
     try:
-        import_plugins(plan.plugins)
+        import_plugins(plan.plugins, search_paths=[*plan.plugin_paths, "."])
     except ImportError as exc:
         raise RecipeError(
             f"cannot import plug-in module of the plan: {exc} (plug-ins are imported from "
