@@ -103,7 +103,7 @@ def read_query(ir: LoadIR) -> exp.Select:
     query = exp.select(exp.Star()).from_(_source_relation(ir.source))
     incremental = ir.source.incremental
     if isinstance(incremental, CursorIncremental):
-        at_or_past = exp.column(incremental.cursor_column, quoted=True) >= exp.Placeholder(
+        at_or_past: exp.Expr = exp.column(incremental.cursor_column, quoted=True) >= exp.Placeholder(
             this="watermark"
         )
         if incremental.initial_value is None:
@@ -218,7 +218,7 @@ def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
     )
 
 
-def row_hash() -> exp.Expression:
+def row_hash() -> exp.Expr:
     """MD5 of a staged row (DuckDB reads a table name as a struct of the row)."""
     return exp.func("md5", exp.cast(exp.column(duckdb_sql.STAGE, quoted=True), "VARCHAR"))
 

@@ -26,14 +26,14 @@ ALIASES: dict[str, str] = {
     "datetimetz": "datetimetz", "timestamptz": "datetimetz",
     "decimal": "decimal", "numeric": "decimal",
 }  # fmt: skip
-_DUCKDB: dict[str, exp.DataType.Type] = {
-    "str": exp.DataType.Type.VARCHAR,
-    "int": exp.DataType.Type.BIGINT,
-    "float": exp.DataType.Type.DOUBLE,
-    "bool": exp.DataType.Type.BOOLEAN,
-    "date": exp.DataType.Type.DATE,
-    "datetime": exp.DataType.Type.TIMESTAMP,
-    "datetimetz": exp.DataType.Type.TIMESTAMPTZ,
+_DUCKDB: dict[str, str] = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "datetimetz": "TIMESTAMPTZ",
 }
 _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$")
 
@@ -70,7 +70,7 @@ class LogicalType:
                     exp.DataTypeParam(this=exp.Literal.number(self.scale)),
                 ],
             )
-        return exp.DataType(this=_DUCKDB[self.name])
+        return exp.DataType.build(_DUCKDB[self.name])
 
     def to_sql(self, dialect: str = "duckdb") -> str:
         return self.to_datatype().sql(dialect)

@@ -25,11 +25,11 @@ ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)\s*$"
 """A time of day followed by a UTC offset or `Z`."""
 
 
-def _parse(statement: str) -> exp.Expression:
+def _parse(statement: str) -> exp.Expr:
     return sqlglot.parse_one(statement, read="duckdb")
 
 
-def _sql(expression: exp.Expression) -> str:
+def _sql(expression: exp.Expr) -> str:
     return expression.sql(dialect="duckdb")
 
 
@@ -71,7 +71,7 @@ def expand_merge(statement: str, columns: Iterable[str], keys: Iterable[str]) ->
     return _sql(merge)
 
 
-def input_query(create: exp.Expression, step_index: int) -> exp.Select:
+def input_query(create: exp.Expr, step_index: int) -> exp.Select:
     """`WITH ... SELECT * FROM <input of step N>` from the stage statement."""
     query = create.expression
     with_ = query.args.get("with_") or query.args.get("with")
@@ -164,7 +164,7 @@ def _text_has_zone(
     return bool(row and row[0])
 
 
-def _retype(create: exp.Expression, step_index: int, column: str) -> None:
+def _retype(create: exp.Expr, step_index: int, column: str) -> None:
     cte_name = f"_recipec_step_{step_index}"
     for cte in create.find_all(exp.CTE):
         if cte.alias != cte_name:

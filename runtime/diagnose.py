@@ -48,7 +48,7 @@ def explain_cast_failure(
     return None
 
 
-def _with_file_names(create: exp.Expression) -> exp.Expression | None:
+def _with_file_names(create: exp.Expr) -> exp.Expr | None:
     """The stage with each source row's file name, and without the incremental predicate."""
     for cte in create.find_all(exp.CTE):
         if cte.alias == "_recipec_source":
@@ -61,8 +61,8 @@ def _with_file_names(create: exp.Expression) -> exp.Expression | None:
 
 def _first_misfit(
     connection: duckdb.DuckDBPyConnection,
-    with_file: exp.Expression | None,
-    create: exp.Expression,
+    with_file: exp.Expr | None,
+    create: exp.Expr,
     step_index: int,
     column: str,
     type_name: str,

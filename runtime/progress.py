@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
     from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
+    from rich.progress import TaskID
 
 
 class _Task:
-    def __init__(self, progress: RichProgress | None, task_id: int | None) -> None:
+    def __init__(self, progress: RichProgress | None, task_id: TaskID | None) -> None:
         self._progress = progress
         self._task_id = task_id
         self.rows = 0
