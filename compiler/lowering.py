@@ -103,9 +103,9 @@ def read_query(ir: LoadIR) -> exp.Select:
     query = exp.select(exp.Star()).from_(_source_relation(ir.source))
     incremental = ir.source.incremental
     if isinstance(incremental, CursorIncremental):
-        at_or_past: exp.Expr = exp.column(incremental.cursor_column, quoted=True) >= exp.Placeholder(
-            this="watermark"
-        )
+        at_or_past: exp.Expr = exp.column(
+            incremental.cursor_column, quoted=True
+        ) >= exp.Placeholder(this="watermark")
         if incremental.initial_value is None:
             # The first run has no watermark and reads everything.
             at_or_past = exp.or_(exp.Placeholder(this="watermark").is_(exp.null()), at_or_past)

@@ -32,7 +32,9 @@ class DictBatch:
     def to_arrow(self) -> pa.Table:
         import pyarrow as pa
 
-        columns: list[Sequence[Any]] = list(zip(*self.rows, strict=True)) if self.rows else [[] for _ in self.columns]
+        columns: list[Sequence[Any]] = (
+            list(zip(*self.rows, strict=True)) if self.rows else [[] for _ in self.columns]
+        )
         return pa.table(
             {
                 name: pa.array(list(values))

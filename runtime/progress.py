@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     import duckdb
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
-    from rich.progress import TaskID
 
 
 class _Task:

@@ -127,7 +127,9 @@ def test_explain_prints_value_origin_and_overrides(project, cli):
     project.write("data/a.csv", "id\n1\n")
     project.write(
         "r.yaml",
-        "name: e\nextends: stdlib:bases/duckdb_default.yaml\nsource: {type: csv, path: data/a.csv}\ndestination:\n  table: t\n  write_mode: overwrite\n",
+        "name: e\nextends: stdlib:bases/duckdb_default.yaml\n"
+        "source: {type: csv, path: data/a.csv}\n"
+        "destination:\n  table: t\n  write_mode: overwrite\n",
     )
     out = cli("explain", "r.yaml", "destination.write_mode").out
     assert out.splitlines() == [

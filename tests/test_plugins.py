@@ -1,4 +1,4 @@
-"""Plug-ins: Python sources and destinations, SQL transforms, registered by module or entry point."""
+"""Plug-ins: Python sources and destinations, SQL transforms; by module or entry point."""
 
 import json
 import os
@@ -217,7 +217,8 @@ def untyped(config):
 def test_a_plugin_must_type_incremental_as_recipecs(project):
     project.write(
         "r.yaml",
-        "name: u\nsource:\n  type: untyped_incremental\n  incremental: {strategy: cursor, cursor_column: a}\n"
+        "name: u\nsource:\n  type: untyped_incremental\n"
+        "  incremental: {strategy: cursor, cursor_column: a}\n"
         "destination: {type: duckdb, database: o.duckdb, table: t}\n",
     )
     with pytest.raises(RecipeError, match="does not type 'incremental'") as info:

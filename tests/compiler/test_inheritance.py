@@ -160,6 +160,6 @@ def test_explain_shows_origin_and_every_override(chain):
 
 
 def test_explain_of_an_unknown_key_suggests_one(chain):
-    with pytest.raises(RecipeError, match="no key 'destination.merge_key'") as info:
+    with pytest.raises(RecipeError, match=r"no key 'destination\.merge_key'") as info:
         explain(from_yaml(chain), "destination.merge_key")
     assert info.value.problems[0].hint == "did you mean 'merge_keys'?"

@@ -27,7 +27,8 @@ def test_env_var_env_var_with_default_env_attribute_var_and_recipe_name(project,
     write(
         project,
         path="{{ env_var('DATA_FILE') }}",
-        database="{{ env.DB_DIR }}/{{ var('db') }}_{{ env_var('MISSING_X', 'dflt') }}_{{ recipe.name }}.duckdb",
+        database="{{ env.DB_DIR }}/{{ var('db') }}_{{ env_var('MISSING_X', 'dflt') }}"
+        "_{{ recipe.name }}.duckdb",
     )
     plan = compile_recipe(from_yaml("r.yaml", vars={"db": "main"}))
     assert plan.extract.path == "d.csv"

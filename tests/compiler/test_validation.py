@@ -137,7 +137,8 @@ def test_secrets_cannot_be_written_into_sql(project, monkeypatch):
     monkeypatch.setenv("SALT", "s3cr3t")
     text = (
         BASE
-        + "transform:\n  steps:\n    - {type: add_column, name: k, value: \"{{ secret('SALT') }}\"}\n"
+        + "transform:\n  steps:\n"
+        + "    - {type: add_column, name: k, value: \"{{ secret('SALT') }}\"}\n"
     )
     text = text.replace("path: d.csv", "path: \"{{ secret('SALT') }}.csv\"")
     problems = problems_of(project, text)

@@ -39,7 +39,8 @@ def test_a_value_that_does_not_fit_a_cast_names_step_column_value_and_row(loaded
     result = cli("run", "r.yaml")
     assert result.code == 3
     assert result.err.strip() == (
-        "error: transform[0] cast (r.yaml:1): value 'thirty' in column 'age' (data/b.csv, data row 2) "
+        "error: transform[0] cast (r.yaml:1): value 'thirty' in column 'age' "
+        "(data/b.csv, data row 2) "
         "does not fit int"
     )
     assert "Traceback" not in result.err

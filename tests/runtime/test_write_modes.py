@@ -73,7 +73,8 @@ def test_merge_updates_matches_and_inserts_new_keys(project):
 def test_merge_resolves_duplicate_keys_in_a_batch_to_the_highest_cursor(project):
     project.write(
         "data/a.csv",
-        "id,v,updated_at\n1,old,2024-01-01 00:00:00\n1,newest,2024-03-01 00:00:00\n1,mid,2024-02-01 00:00:00\n",
+        "id,v,updated_at\n1,old,2024-01-01 00:00:00\n"
+        "1,newest,2024-03-01 00:00:00\n1,mid,2024-02-01 00:00:00\n",
     )
     recipe(
         project,
