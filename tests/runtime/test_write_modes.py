@@ -267,3 +267,14 @@ def test_any_database_file_name_works(project, database):
     project.write("r.yaml", json.dumps(document))
     run_recipe_from_yaml("r.yaml")
     assert project.rows("SELECT id FROM main.items", database) == [(1,)]
+
+
+def test_a_run_with_the_progress_display_on(project):
+    """The progress display follows DuckDB's statements and Python batches without side effects."""
+    from recipec import from_yaml, run_plan
+    from recipec.compiler.driver import compile_recipe
+
+    project.write("data/a.csv", "id,v\n" + "".join(f"{i},x{i}\n" for i in range(5000)))
+    recipe(project, mode="merge", keys=["id"])
+    summary = run_plan(compile_recipe(from_yaml("r.yaml")), progress=True)
+    assert summary.rows_written == 5000
