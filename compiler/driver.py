@@ -27,7 +27,7 @@ from recipec.compiler.plan import Plan
 from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
 from recipec.compiler.validate import ValidatedRecipe, validate
 from recipec.compiler.yaml_loader import KeyPath, Node, find
-from recipec.errors import Problem, RecipeError
+from recipec.errors import Location, Problem, RecipeError
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
             for path in recipe.secrets
             if (node := find(tree, parse_dot_path(path))) is not None
         },
+        incremental_location=_location_or_none(tree, ("source", "incremental", "strategy")),
         plugins=tuple(v.model.plugins),
         plugin_paths=(portable_path(".", recipe.path.parent),) if v.model.plugins else (),
     )
@@ -142,6 +143,11 @@ def _check_incremental_type(config: Any, tree: Node) -> None:
             )
         ]
     )
+
+
+def _location_or_none(tree: Node, path: KeyPath) -> Location | None:
+    node = find(tree, path)
+    return node.location if node is not None else None
 
 
 def _location(tree: Node, path: KeyPath) -> Any:

@@ -76,6 +76,14 @@ def _normalise_sql(text: str) -> str:
 TableName = Annotated[str, AfterValidator(lambda v: (parse_table_name(v), v)[1])]
 
 
+class SecretField:
+    """Marks a config field of a SQL connector that may hold a secret: a connection setting
+    (a password, a token) that is never written into the plan's SQL."""
+
+
+SecretSetting = Annotated[str, SecretField()]
+
+
 class PathField:
     """Marks a config field as a local file path (resolved against the file that wrote it)."""
 

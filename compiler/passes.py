@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from recipec.compiler.ir import LoadIR
-from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
+from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, SecretField
 from recipec.errors import Problem, RecipeError
 
 
@@ -42,7 +42,7 @@ def check_incremental(ir: LoadIR) -> LoadIR:
                 Problem(
                     "strategy 'modified_time' needs a source of local files (a path)",
                     path="source.incremental.strategy",
-                    location=ir.source.location,
+                    location=ir.incremental_location or ir.source.location,
                 )
             ]
         )
@@ -81,17 +81,13 @@ def choose_staging(ir: LoadIR) -> LoadIR:
     return ir.replace(materialize_stage=False, stage_reason="streamed: nothing reads it twice")
 
 
-SQL_KEYS = ("source.path", "destination.database", "destination.table")
-"""Keys whose values are written into the plan's SQL, so they cannot hold secrets."""
-
-
 def check_secrets(ir: LoadIR) -> LoadIR:
-    """Secrets may only be connection settings, never values that end up in SQL."""
-    misplaced = [
-        path
-        for path in sorted(ir.secrets)
-        if not path.startswith(("source.", "destination.")) or path in SQL_KEYS
-    ]
+    """Secrets may only be connection settings, never values the plan writes into its SQL.
+
+    A Python source or a plug-in destination gets its block as data, so any key of it may hold a
+    secret; a connector that lowers to SQL allows secrets only in fields marked `SecretField`.
+    """
+    misplaced = [path for path in sorted(ir.secrets) if not _may_hold_secret(ir, path)]
     if misplaced:
         raise RecipeError(
             [
@@ -106,6 +102,22 @@ def check_secrets(ir: LoadIR) -> LoadIR:
             ]
         )
     return ir
+
+
+def _may_hold_secret(ir: LoadIR, path: str) -> bool:
+    block, _, rest = path.partition(".")
+    field = rest.split(".")[0].split("[")[0]
+    if block == "source" and field != "incremental":
+        config, writes_sql = ir.source.config, hasattr(ir.source.registration.factory, "relation")
+    elif block == "destination":
+        config = ir.destination.config
+        writes_sql = ir.destination.capabilities.dialect != "python"
+    else:
+        return False
+    if not writes_sql:
+        return True
+    info = type(config).model_fields.get(field)
+    return info is not None and any(isinstance(m, SecretField) for m in info.metadata)
 
 
 def check_write_mode(ir: LoadIR) -> LoadIR:

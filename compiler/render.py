@@ -91,7 +91,8 @@ def _render_step(number: int, step: object) -> list[str]:
             out += ["     write:", _sql_block(step.write_sql)]
         if step.full_refresh_sql:
             out += ["     with --full-refresh:", _sql_block(step.full_refresh_sql)]
-        out.append("     new source columns are added to the table")
+        if step.write_sql and step.write_mode in ("append", "merge"):
+            out.append("     new source columns are added to the table")
         return out
     if isinstance(step, CommitStateStep):
         if not step.in_destination:

@@ -21,7 +21,8 @@ from recipec.compiler.yaml_loader import KeyPath, Node, format_path
 from recipec.errors import Problem
 
 SECRET_KEY = re.compile(
-    r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api_?key|private_?key|credentials?|auth)"
+    r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
+    r"|auth|authorization)"
     r"($|[_-])"
 )
 """Key names whose values, when read from the environment, are secrets (`db_password`...)."""

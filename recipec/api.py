@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recipec.compiler.driver import Recipe, compile_recipe, load_recipe
 from recipec.compiler.plan import Plan
-from recipec.runtime.executor import Executor, RunSummary
-from recipec.runtime.progress import Progress
-from recipec.runtime.state import LocalStateBackend, StateBackend
+
+if TYPE_CHECKING:
+    from recipec.runtime.executor import RunSummary
+    from recipec.runtime.state import StateBackend
 
 
 def from_yaml(path: str | os.PathLike[str], vars: Mapping[str, Any] | None = None) -> Recipe:
@@ -26,6 +27,10 @@ def run_plan(
     progress: bool = False,
 ) -> RunSummary:
     """Execute a compiled plan."""
+    from recipec.runtime.executor import Executor
+    from recipec.runtime.progress import Progress
+    from recipec.runtime.state import LocalStateBackend
+
     backend = state_backend if state_backend is not None else LocalStateBackend(".state")
     return Executor(plan, backend, full_refresh=full_refresh, progress=Progress(progress)).run()
 
@@ -48,6 +53,8 @@ def run_recipe_from_yaml(
     full_refresh: bool = False,
 ) -> RunSummary:
     """Load, compile and run a recipe file, keeping state in `state_dir`."""
+    from recipec.runtime.state import LocalStateBackend
+
     return run_recipe(
         from_yaml(path, vars), LocalStateBackend(state_dir), full_refresh=full_refresh
     )

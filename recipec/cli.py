@@ -81,7 +81,12 @@ _var_option = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="recipec")
 @click.option("--debug", is_flag=True, help="Show debug logs and tracebacks.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default=None)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Format of log lines on stderr (also accepted after the command).",
+)
 def cli(debug: bool, log_format: str | None) -> None:
     """Compile declarative YAML recipes into plans, and run them."""
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from recipec.compiler.models import Incremental
-from recipec.errors import DataLoaderError, MissingExtraError
+from recipec.errors import DataLoaderError, MissingExtraError, RecipeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = Literal["source", "destination", "transform"]
@@ -44,6 +44,16 @@ class Registration(Generic[F]):
     config_model: type[BaseModel]
     builtin: bool
     description: str
+
+    def validate_config(self, config: dict[str, Any], block: str) -> BaseModel:
+        """Validate a block from a saved plan against the model installed now."""
+        try:
+            return self.config_model.model_validate(config)
+        except ValidationError as exc:
+            raise RecipeError(
+                f"the plan's {block} does not fit plug-in '{self.name}' as installed now "
+                f"({exc.error_count()} problem(s): {exc.errors()[0]['msg']}); compile again"
+            ) from None
 
     def create(self, config: BaseModel, **context: Any) -> Any:
         """Call the factory with the config and whichever context keywords it accepts."""
@@ -156,7 +166,7 @@ def import_plugins(
 ) -> None:
     """Import the user's plug-in modules (a recipe's `plugins:` list), looking in
     `search_paths` (the recipe's folder) before the installed packages."""
-    for folder in search_paths:
+    for folder in reversed(list(search_paths)):  # the first folder ends up first on sys.path
         absolute = os.path.abspath(folder)
         if absolute not in sys.path:
             sys.path.insert(0, absolute)

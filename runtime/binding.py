@@ -109,7 +109,7 @@ def bind_stage(
         registration = get_transform(step.type)
         if registration is None:
             break
-        config = registration.config_model.model_validate(step.config)
+        config = registration.validate_config(step.config, f"transform[{step.index}]")
         types = {name.lower(): type_name for name, type_name in columns}
         for column in step.zone_sensitive:
             input_type = types.get(column.lower(), "")

@@ -25,8 +25,7 @@ def explain_cast_failure(
     Runs after the failed transaction was rolled back, single-threaded so that rows are numbered
     in file order.
     """
-    create = sqlglot.parse_one(stage_sql, read="duckdb")
-    with_file = _with_file_names(create.copy())
+    numbered = _numbered(sqlglot.parse_one(stage_sql, read="duckdb"))
     threads = connection.execute("SELECT current_setting('threads')").fetchone()
     connection.execute("SET threads = 1")
     try:
@@ -34,9 +33,7 @@ def explain_cast_failure(
             if step.type != "cast":
                 continue
             for column, type_name in step.config.get("columns", {}).items():
-                found = _first_misfit(
-                    connection, with_file, create, step.index, column, type_name, values
-                )
+                found = _first_misfit(connection, numbered, step.index, column, type_name, values)
                 if found:
                     where = f"{found[0]}, data row {found[1]}" if found[0] else f"row {found[1]}"
                     return (
@@ -48,21 +45,38 @@ def explain_cast_failure(
     return None
 
 
-def _with_file_names(create: exp.Expr) -> exp.Expr | None:
-    """The stage with each source row's file name, and without the incremental predicate."""
-    for cte in create.find_all(exp.CTE):
-        if cte.alias == "_recipec_source":
-            source = cte.this
-            source.set("where", None)
-            source.select(exp.alias_(exp.column("filename"), FILE), copy=False)
-            return create
-    return None
+def _numbered(create: exp.Expr) -> exp.Expr:
+    """The stage with each source row's file and its row number in that file (before the
+    incremental predicate, so the number is the data row in the file)."""
+    numbered = create.copy()
+    for cte in numbered.find_all(exp.CTE):
+        if cte.alias != "_recipec_source":
+            continue
+        read = cte.this
+        relation = read.find(exp.From).this
+        function = relation.this if isinstance(relation, exp.Table) else relation
+        reads_files = isinstance(function, exp.Func)  # read_csv(...), not a staged table
+        file_column: exp.Expr = exp.null()
+        if reads_files:
+            option = exp.EQ(this=exp.column("filename"), expression=exp.Literal.string(FILE))
+            function.append("expressions", option)
+            file_column = exp.column(FILE)
+        inner = exp.select(
+            exp.Star(),
+            exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[file_column]), ROW),
+        ).from_(relation)
+        if not reads_files:
+            inner = inner.select(exp.alias_(exp.null(), FILE))
+        outer = exp.select(exp.Star()).from_(inner.subquery("_recipec_numbered"))
+        if read.args.get("where"):
+            outer.set("where", read.args["where"])
+        cte.set("this", outer)
+    return numbered
 
 
 def _first_misfit(
     connection: duckdb.DuckDBPyConnection,
-    with_file: exp.Expr | None,
-    create: exp.Expr,
+    numbered: exp.Expr,
     step_index: int,
     column: str,
     type_name: str,
@@ -70,34 +84,25 @@ def _first_misfit(
 ) -> tuple[str | None, int, str] | None:
     target = parse_type(type_name).to_datatype()
     value = exp.column(column, quoted=True)
-    for statement, has_file in ((with_file, True), (create, False)):
-        if statement is None:
-            continue
-        partition = [exp.column(FILE)] if has_file else []
-        numbered = exp.select(
-            exp.column(FILE) if has_file else exp.null().as_(FILE),
-            exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=partition), ROW),
-            value,
-        ).from_(input_query(statement, step_index).subquery("_recipec_input"))
-        failing = (
-            exp.select(FILE, ROW, exp.cast(value, "VARCHAR"))
-            .from_(numbered.subquery("_recipec_numbered"))
-            .where(
-                exp.and_(
-                    value.is_(exp.null()).not_(),
-                    exp.TryCast(this=value, to=target).is_(exp.null()),
-                )
+    failing = (
+        exp.select(FILE, ROW, exp.cast(value, "VARCHAR"))
+        .from_(input_query(numbered, step_index).subquery("_recipec_input"))
+        .where(
+            exp.and_(
+                value.is_(exp.null()).not_(),
+                exp.TryCast(this=value, to=target).is_(exp.null()),
             )
-            .order_by(FILE, ROW)
-            .limit(1)
         )
-        try:
-            row = execute(connection, failing.sql("duckdb"), values).fetchone()
-        except duckdb.Error:
-            continue  # e.g. a source without file names: try plain row numbers
-        if row:
-            return (_relative(row[0]) if row[0] else None, int(row[1]), str(row[2]))
-    return None
+        .order_by(FILE, ROW)
+        .limit(1)
+    )
+    try:
+        row = execute(connection, failing.sql("duckdb"), values).fetchone()
+    except duckdb.Error:
+        return None
+    if not row:
+        return None
+    return (_relative(row[0]) if row[0] else None, int(row[1]), str(row[2]))
 
 
 def _relative(path: str) -> str:

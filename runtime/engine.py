@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
 
-_LOCKED = re.compile(r"lock", re.IGNORECASE)
+_LOCKED = re.compile(r"Could not set lock|Conflicting lock|database is locked", re.IGNORECASE)
 
 
 DESTINATION = "_recipec_destination"

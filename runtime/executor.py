@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from pydantic import ValidationError
 
 from recipec._version import __version__
 from recipec.batch import to_arrow
@@ -46,7 +45,6 @@ from recipec.errors import (
     TransformError,
 )
 from recipec.registry import (
-    Registration,
     ensure_builtins,
     get_destination,
     get_source,
@@ -93,14 +91,22 @@ class RunSummary:
         return asdict(self)
 
 
-def _validated(registration: Registration[Any], config: dict[str, Any], block: str) -> Any:
-    try:
-        return registration.config_model.model_validate(config)
-    except ValidationError as exc:
-        raise RecipeError(
-            f"the plan's {block} block does not fit plug-in '{registration.name}' as installed "
-            f"now ({exc.error_count()} problem(s): {exc.errors()[0]['msg']}); compile again"
-        ) from None
+class _CountingReader:
+    """Counts the rows a plug-in destination reads, for when it does not say."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self.rows = 0
+
+    def reader(self) -> Any:
+        import pyarrow as pa
+
+        def batches() -> Any:
+            for batch in self._reader:
+                self.rows += batch.num_rows
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(self._reader.schema, batches())
 
 
 def _import_plan_plugins(plan: Plan) -> None:
@@ -109,7 +115,7 @@ def _import_plan_plugins(plan: Plan) -> None:
     except ImportError as exc:
         raise RecipeError(
             f"cannot import plug-in module of the plan: {exc} (plug-ins are imported from "
-            f"{', '.join(plan.plugin_paths or ['.'])} and the installed packages)"
+            f"{', '.join([*plan.plugin_paths, '.'])} and the installed packages)"
         ) from None
 
 
@@ -331,7 +337,7 @@ class Executor:
                 "importable (the recipe's plugins: list, or an installed package)?",
                 source=step.source,
             )
-        config = _validated(registration, self.extract_config, "source")
+        config = registration.validate_config(self.extract_config, "source block")
         spec = step.incremental
         context = ReadContext(
             recipe_name=self.plan.name,
@@ -466,7 +472,7 @@ class Executor:
                 f"destination type '{step.destination}' is not registered",
                 destination=step.destination,
             )
-        config = _validated(registration, self.write_config, "destination")
+        config = registration.validate_config(self.write_config, "destination block")
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
         context = WriteContext(
             recipe_name=self.plan.name,
@@ -477,8 +483,9 @@ class Executor:
             batch_size=batch_size,
         )
         reader = self.connection.execute(f"SELECT * FROM {STAGE}").to_arrow_reader(batch_size)
+        counted = _CountingReader(reader)
         try:
-            written = registration.create(config).write(reader, context)
+            written = registration.create(config).write(counted.reader(), context)
         except DataLoaderError:
             raise
         except Exception as exc:
@@ -488,7 +495,7 @@ class Executor:
                 destination=step.destination,
                 table=step.table,
             ) from exc
-        return int(written) if written is not None else self.stage_rows
+        return int(written) if written is not None else counted.rows
 
     # -- state commit --------------------------------------------------------------------------
 

@@ -232,3 +232,40 @@ def test_a_missing_extra_names_the_extra_to_install():
     with pytest.raises(Exception, match=r"pip install 'recipec\[postgres\]'") as info:
         require("surely_not_installed_pkg_zz", extra="postgres", feature="the postgres source")
     assert info.value.exit_code == 2
+
+
+@register_destination("silent_sink")
+class SilentSink:
+    """Consumes its rows and does not say how many."""
+
+    def __init__(self, config) -> None:
+        pass
+
+    def write(self, data, context):
+        for _ in data:
+            pass
+
+
+def test_rows_a_destination_does_not_count_are_counted_for_it(project):
+    project.write("d.csv", "id\n1\n2\n3\n")
+    project.write(
+        "r.yaml", "name: s\nsource: {type: csv, path: d.csv}\ndestination: {type: silent_sink}\n"
+    )
+    summary = run_recipe(from_yaml("r.yaml"))
+    assert (summary.rows_read, summary.rows_written) == (3, 3)
+
+
+def test_plugins_next_to_the_recipe_win_over_the_working_directory(project):
+    project.write("shadow_mod_zz.py", "raise ImportError('the wrong one')\n")
+    project.write(
+        "recipes/shadow_mod_zz.py",
+        "from recipec import DictBatch, register_source\n"
+        "@register_source('shadowed')\n"
+        "def s(config):\n    yield DictBatch(columns=['n'], rows=[[1]])\n",
+    )
+    project.write(
+        "recipes/r.yaml",
+        "name: sh\nplugins: [shadow_mod_zz]\nsource: {type: shadowed}\n"
+        "destination: {type: duckdb, database: out.duckdb, table: t}\n",
+    )
+    assert run_recipe(from_yaml("recipes/r.yaml")).rows_written == 1

@@ -34,6 +34,14 @@ class DuckDBConfig(StrictModel):
     """Schema of the `_recipec_state` and `_recipec_loads` tables."""
 
     @model_validator(mode="after")
+    def _schema_and_table_only(self) -> DuckDBConfig:
+        if len(parse_table_name(self.table)) > 2:
+            raise ValueError(
+                "table: write [schema.]table; the database is the `database` key, not a catalog"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _merge_needs_keys(self) -> DuckDBConfig:
         if self.write_mode == "merge" and not self.merge_keys:
             raise ValueError("write_mode 'merge' needs merge_keys (the columns identifying a row)")

@@ -156,3 +156,17 @@ def test_secret_looking_keys_match_whole_words(project, monkeypatch):
     assert SECRET_KEY.search("db_password") and SECRET_KEY.search("api_key")
     assert SECRET_KEY.search("token") and SECRET_KEY.search("auth")
     assert not SECRET_KEY.search("author") and not SECRET_KEY.search("tokenizer_name")
+
+
+def test_secrets_in_sql_connector_options_are_refused(project, monkeypatch):
+    monkeypatch.setenv("SEP", ";")
+    text = BASE.replace(
+        "path: d.csv", "path: d.csv\n  options: {delimiter: \"{{ secret('SEP') }}\"}"
+    )
+    (problem,) = problems_of(project, text)
+    assert problem.path == "source.options.delimiter"
+
+
+def test_duckdb_tables_are_schema_and_table_only(project):
+    (problem,) = problems_of(project, BASE.replace("table: main.t", "table: db.main.t"))
+    assert problem.path == "destination" and "[schema.]table" in problem.message

@@ -133,3 +133,19 @@ def test_a_misspelled_column_gets_a_suggestion(loaded, cli):
     result = cli("run", "r.yaml")
     assert result.code == 3
     assert "no column 'agee' in its input; did you mean 'age'?" in result.err
+
+
+def test_cast_errors_name_the_file_row_even_with_a_filename_column_and_a_watermark(project, cli):
+    project.write(
+        "data/a.csv",
+        "id,filename,age,updated_at\n1,y.txt,old,2019-01-01 00:00:00\n"
+        "2,z.txt,30,2024-01-01 00:00:00\n3,w.txt,thirty,2024-01-03 00:00:00\n",
+    )
+    source = {
+        **RECIPE["source"],
+        "incremental": {**RECIPE["source"]["incremental"], "initial_value": "2020-01-01"},
+    }
+    project.write("r.yaml", json.dumps({**RECIPE, "source": source}))
+    result = cli("run", "r.yaml")
+    assert result.code == 3
+    assert "value 'thirty' in column 'age' (data/a.csv, data row 3)" in result.err
