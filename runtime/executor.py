@@ -178,6 +178,7 @@ class Executor:
             full_refresh=self.full_refresh,
         )
         self.values: dict[str, Any] = {}
+        self.stage_statement: str | None = None
         self.stage_rows = 0
         self.nothing_to_load = False
         ensure_builtins()
@@ -221,9 +222,8 @@ class Executor:
     def _cast_failure(self, exc: duckdb.ConversionException) -> TransformError:
         """Name the step, column, value and file row that did not fit (the stage is a view
         when streaming, so this can surface while writing)."""
-        statement = getattr(self, "stage_statement", None)
-        detail = statement and diagnose.explain_cast_failure(
-            self.connection, self.plan, statement, self.values
+        detail = self.stage_statement and diagnose.explain_cast_failure(
+            self.connection, self.plan, self.stage_statement, self.values
         )
         return TransformError(
             detail or f"a value does not fit its column: {engine.first_line(exc)}",
