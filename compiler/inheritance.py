@@ -19,7 +19,6 @@ from recipec.compiler.yaml_loader import (
     KeyPath,
     Node,
     display_path,
-    format_path,
     load_yaml_file,
 )
 from recipec.errors import Problem, RecipeError, did_you_mean
@@ -204,14 +203,3 @@ def _delete_path(node: Node, path: KeyPath) -> Node:
     else:
         del mapping[head]
     return node.with_value(mapping)
-
-
-__all__ = [
-    "RecipeFile",
-    "ResolvedRecipe",
-    "format_path",
-    "merge",
-    "parse_dot_path",
-    "portable_name",
-    "resolve_recipe",
-]

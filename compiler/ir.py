@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from recipec.compiler.connectors.base import DestinationCapabilities
+from recipec.compiler.connectors.base import DestinationCapabilities, SqlSource
 from recipec.compiler.models import (
     CursorIncremental,
     ModifiedTimeIncremental,
@@ -35,6 +35,13 @@ class SourceIR:
     """Portable path or glob of a file source."""
     incremental: CursorIncremental | ModifiedTimeIncremental | None
     location: Location
+
+    @property
+    def read_by_duckdb(self) -> bool:
+        """Whether DuckDB reads the source itself (a `SqlSource`), or Python batches are staged."""
+        return isinstance(self.registration.factory, type) and issubclass(
+            self.registration.factory, SqlSource
+        )
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,7 @@ def _config(config: BaseModel, prefix: str, secrets: dict[str, Any]) -> dict[str
 
 
 def _source_relation(source: SourceIR) -> exp.Expression:
-    factory = source.registration.factory
-    if not hasattr(factory, "relation"):
+    if not source.read_by_duckdb:
         return _table(BATCHES)
     if isinstance(source.incremental, ModifiedTimeIncremental):
         path: exp.Expression = exp.Placeholder(this="files")
@@ -128,7 +127,7 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         spec = IncrementalSpec(strategy="modified_time")
     return ExtractStep(
         source=source.type,
-        reader="duckdb" if hasattr(source.registration.factory, "relation") else "python",
+        reader="duckdb" if source.read_by_duckdb else "python",
         config=_config(source.config, "source", ir.secrets),
         path=source.path,
         query=sql(read, pretty=True),

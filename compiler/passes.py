@@ -108,7 +108,7 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
     block, _, rest = path.partition(".")
     field = rest.split(".")[0].split("[")[0]
     if block == "source" and field != "incremental":
-        config, writes_sql = ir.source.config, hasattr(ir.source.registration.factory, "relation")
+        config, writes_sql = ir.source.config, ir.source.read_by_duckdb
     elif block == "destination":
         config = ir.destination.config
         writes_sql = ir.destination.capabilities.dialect != "python"

@@ -21,7 +21,6 @@ from recipec.compiler.templates import RenderedTree
 from recipec.compiler.yaml_loader import (
     KeyPath,
     Node,
-    find,
     format_path,
     nearest_location,
     to_plain,
@@ -305,4 +304,4 @@ def _allowed_keys(model: type[BaseModel], loc: KeyPath, data: Any) -> set[str]:
     return keys
 
 
-__all__ = ["ValidatedRecipe", "find", "validate"]
+__all__ = ["ValidatedRecipe", "validate"]
