@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from recipec.compiler.connectors.base import DestinationCapabilities, SqlSource
+from recipec.compiler.connectors.databases import DatabaseSource
 from recipec.compiler.models import (
     CursorIncremental,
     ModifiedTimeIncremental,
@@ -42,6 +43,14 @@ class SourceIR:
         return isinstance(self.registration.factory, type) and issubclass(
             self.registration.factory, SqlSource
         )
+
+    @property
+    def reader(self) -> str:
+        """How the runtime reads it: `duckdb` (files), `database` or `python` (batches)."""
+        factory = self.registration.factory
+        if isinstance(factory, type) and issubclass(factory, DatabaseSource):
+            return "database"
+        return "duckdb" if self.read_by_duckdb else "python"
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ def _source_relation(source: SourceIR) -> exp.Expression:
 
 def read_query(ir: LoadIR) -> exp.Select:
     """The source read, with the incremental predicate pushed into it."""
+    if ir.source.reader == "database":
+        return ir.source.registration.create(ir.source.config).read_query()
     query = exp.select(exp.Star()).from_(_source_relation(ir.source))
     incremental = ir.source.incremental
     if isinstance(incremental, CursorIncremental):
@@ -125,14 +127,26 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         )
     elif isinstance(incremental, ModifiedTimeIncremental):
         spec = IncrementalSpec(strategy="modified_time")
+    database = source.registration.create(source.config) if source.reader == "database" else None
     return ExtractStep(
         source=source.type,
-        reader="duckdb" if source.read_by_duckdb else "python",
+        reader=source.reader,  # type: ignore[arg-type]
+        source_query=_driver_sql(database.source_query(), database.dialect) if database else None,
+        source_dialect=database.dialect if database else None,
+        scanner=database.scanner if database else None,
         config=_config(source.config, "source", ir.secrets),
         path=source.path,
         query=sql(read, pretty=True),
         incremental=spec,
     )
+
+
+def _driver_sql(query: exp.Select, dialect: str) -> str:
+    """SQL for a driver through SQLAlchemy: parameters as `:name`, bound by the driver."""
+    named = query.transform(
+        lambda node: exp.var(f":{node.name}") if isinstance(node, exp.Placeholder) else node
+    )
+    return named.sql(dialect=dialect, pretty=True)
 
 
 def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Select:

@@ -51,13 +51,18 @@ class ExtractStep(PlanModel):
 
     kind: Literal["extract"] = "extract"
     source: str
-    reader: Literal["duckdb", "python"]
+    reader: Literal["duckdb", "database", "python"]
     config: dict[str, Any]
     """The validated source block; secrets show as `***` (see `Plan.secrets`)."""
     path: str | None = None
     """Portable file path or glob (relative to the working directory it was compiled in)."""
     query: str
     """The read query; `$watermark` and `$files` are bound parameters."""
+    source_query: str | None = None
+    """Databases: the read in the source's dialect, for the driver (`:watermark` bound)."""
+    source_dialect: str | None = None
+    scanner: str | None = None
+    """Databases: the DuckDB extension that can read it ("" when only the driver can)."""
     incremental: IncrementalSpec | None = None
 
 

@@ -88,6 +88,15 @@ class BoundStage:
     """Columns cast to TIMESTAMPTZ because their values carry a zone."""
 
 
+def read_from(stage_sql: str, table: str) -> str:
+    """The stage reading its source rows from `table` (rows a driver already filtered)."""
+    create = _parse(stage_sql)
+    for cte in create.find_all(exp.CTE):
+        if cte.alias == "_recipec_source":
+            cte.set("this", exp.select(exp.Star()).from_(exp.to_identifier(table, quoted=True)))
+    return _sql(create)
+
+
 def bind_stage(
     connection: duckdb.DuckDBPyConnection,
     stage_sql: str,

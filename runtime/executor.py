@@ -50,7 +50,7 @@ from recipec.registry import (
     get_source,
     import_plugins,
 )
-from recipec.runtime import binding, diagnose, engine
+from recipec.runtime import binding, databases, diagnose, engine
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext, WriteContext
 from recipec.runtime.secrets import Redactor, resolve_secrets
@@ -179,6 +179,8 @@ class Executor:
         )
         self.values: dict[str, Any] = {}
         self.stage_statement: str | None = None
+        self.read_from_batches = False
+        self.source_attached = False
         self.stage_rows = 0
         self.nothing_to_load = False
         ensure_builtins()
@@ -196,6 +198,7 @@ class Executor:
         try:
             self.previous = self._load_state(holds_state)
             self._bind_incremental(self.plan.extract)
+            self._open_database_source(self.plan.extract)
             self.connection.execute("BEGIN TRANSACTION")
             for step in self.plan.steps:
                 if self.nothing_to_load and not isinstance(step, CommitStateStep):
@@ -313,7 +316,49 @@ class Executor:
             self._select_changed_files()
         if step.reader == "python":
             return self._ingest_batches(step)
+        if step.reader == "database" and not self.source_attached:
+            return self._ingest_driver_rows(step)
         return None
+
+    def _open_database_source(self, step: ExtractStep) -> None:
+        """Attach the source through DuckDB's scanner, unless the recipe asks for the driver or
+        the scanner is not installed (then `visit_extract` streams the driver's rows)."""
+        self.source_attached = False
+        if step.reader != "database":
+            return
+        mode = self.extract_config.get("extract_with", "auto")
+        if mode == "driver":
+            return
+        if not databases.load_scanner(self.connection, step.scanner or ""):
+            if mode == "duckdb":
+                raise ConnectorError(
+                    f"extract_with: duckdb needs DuckDB's {step.scanner} extension: install "
+                    f"'recipec[{step.source}]' (or run INSTALL {step.scanner} where there is "
+                    "internet)",
+                    source=step.source,
+                )
+            log.info(
+                "DuckDB's %s extension is not installed: reading through the driver", step.scanner
+            )
+            return
+        databases.attach(self.connection, step, self.extract_config)
+        self.source_attached = True
+
+    def _ingest_driver_rows(self, step: ExtractStep) -> int:
+        rows = 0
+        batch_size = int(self.plan.runtime.get("batch_size", 50_000))
+        with self.progress.task(f"extract {step.source}") as task:
+            for table in databases.read_with_driver(
+                step, self.extract_config, self.values, batch_size
+            ):
+                self._append_batch(table, first=rows == 0 and not self._batches_exist())
+                rows += table.num_rows
+                task.advance(table.num_rows)
+        if not self._batches_exist():
+            self.nothing_to_load = True
+            self.summary.status = "up_to_date"
+        self.read_from_batches = True
+        return rows
 
     def _select_changed_files(self) -> None:
         known = {} if self.previous is None else self.previous.files
@@ -406,7 +451,8 @@ class Executor:
         log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
 
     def visit_stage(self, step: StageStep) -> int | None:
-        bound = binding.bind_stage(self.connection, step.sql, self.plan.transforms, self.values)
+        stage_sql = binding.read_from(step.sql, BATCHES) if self.read_from_batches else step.sql
+        bound = binding.bind_stage(self.connection, stage_sql, self.plan.transforms, self.values)
         statement = bound.sql
         for column in bound.widened:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")

@@ -3,4 +3,4 @@
 They register through the same decorators a plug-in uses.
 """
 
-from recipec.compiler.connectors import duckdb, files  # noqa: F401  (registers built-ins)
+from recipec.compiler.connectors import databases, duckdb, files  # noqa: F401  (registers)

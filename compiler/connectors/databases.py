@@ -1,0 +1,201 @@
+"""Database sources: `postgres`, `mysql` (read by DuckDB's scanner extensions, or through a
+driver into Arrow) and `sql` (any SQLAlchemy URL, through the driver).
+
+Compiling never connects. The plan carries two forms of the read: a DuckDB query over the
+attached database (`$watermark` bound by DuckDB, filters pushed down by the scanner) and the same
+query in the source's own dialect (`:watermark` bound by the driver) for the library path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import sqlglot
+from pydantic import AfterValidator, model_validator
+from pydantic_core import PydanticCustomError
+from sqlglot import exp
+
+from recipec.compiler.models import (
+    CursorIncremental,
+    SecretSetting,
+    StrictModel,
+    TableName,
+    parse_table_name,
+)
+from recipec.registry import register_source
+
+ATTACHED = "_recipec_source_db"
+"""The name the source database is attached under in the engine."""
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+
+
+def _duration(value: str) -> str:
+    match = _DURATION.match(str(value))
+    if not match:
+        raise PydanticCustomError(
+            "duration", "not a duration: '{value}'", {"value": value, "hint": "e.g. '5 minutes'"}
+        )
+    return f"{int(match.group(1))} {match.group(2).lower()}s"
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+"""A span of time such as `5 minutes`, `2 hours` or `7 days`."""
+
+
+class DatabaseIncremental(CursorIncremental):
+    """Rows whose cursor is at or past the last watermark, read in cursor order."""
+
+    lookback: Duration | None = None
+    """Re-read this window before the watermark (late-arriving rows); merge deduplicates."""
+    safety_margin: Duration | None = None
+    """Read only rows older than `now() - margin`, so rows of transactions still in flight are
+    not skipped."""
+
+
+class DatabaseSourceConfig(StrictModel):
+    host: str = "localhost"
+    port: int | None = None
+    database: str
+    user: str | None = None
+    password: SecretSetting | None = None
+    table: TableName | None = None
+    """`[schema.]table` to read; or give `query`."""
+    query: str | None = None
+    """One SELECT in the source's dialect; or give `table`."""
+    columns: list[str] | None = None
+    """A projection pushed into the read."""
+    incremental: DatabaseIncremental | None = None
+    extract_with: Literal["auto", "duckdb", "driver"] = "auto"
+    """`duckdb`: DuckDB's scanner extension; `driver`: the Python driver into Arrow; `auto`: the
+    extension when it is installed."""
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> DatabaseSourceConfig:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table` and `query`")
+        return self
+
+
+class PostgresConfig(DatabaseSourceConfig):
+    type: Literal["postgres"]
+
+
+class MySQLConfig(DatabaseSourceConfig):
+    type: Literal["mysql"]
+
+
+class SqlConfig(StrictModel):
+    type: Literal["sql"]
+    url: SecretSetting
+    """A SQLAlchemy URL, e.g. `mssql+pyodbc://user:pw@host/db` (the whole URL is a secret
+    when it comes from the environment)."""
+    table: TableName | None = None
+    query: str | None = None
+    columns: list[str] | None = None
+    incremental: DatabaseIncremental | None = None
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> SqlConfig:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table` and `query`")
+        return self
+
+
+class DatabaseSource:
+    """What every database source lowers to."""
+
+    dialect = "postgres"
+    scanner = "postgres"
+    """DuckDB extension that reads this database, or "" when only the driver can."""
+    default_port = 5432
+
+    def __init__(self, config: DatabaseSourceConfig | SqlConfig) -> None:
+        self.config = config
+
+    def _projection(self) -> list[exp.Expr]:
+        return [exp.column(c, quoted=True) for c in self.config.columns or []] or [exp.Star()]
+
+    def _table(self, catalog: str | None) -> exp.Table:
+        parts = parse_table_name(self.config.table or "")
+        return exp.Table(
+            this=exp.to_identifier(parts[-1], quoted=True),
+            db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None,
+            catalog=exp.to_identifier(catalog, quoted=True) if catalog else None,
+        )
+
+    def _user_query(self) -> exp.Expr:
+        return sqlglot.parse_one(self.config.query or "", read=self.dialect)
+
+    def read_query(self) -> exp.Select:
+        """The read as DuckDB runs it over the attached database."""
+        if self.config.table is not None:
+            relation: exp.Expr = self._table(ATTACHED)
+        else:
+            relation = exp.func(
+                f"{self.scanner}_query",
+                exp.Literal.string(ATTACHED),
+                exp.Literal.string(self.config.query or ""),
+            )
+        return self._filtered(exp.select(*self._projection()).from_(relation), "duckdb")
+
+    def source_query(self) -> exp.Select:
+        """The read in the source's own dialect, for the driver."""
+        if self.config.table is not None:
+            relation: exp.Expr = self._table(None)
+        else:
+            relation = self._user_query().subquery("_recipec_query")
+        query = self._filtered(exp.select(*self._projection()).from_(relation), self.dialect)
+        incremental = self.config.incremental
+        if incremental is not None:
+            query = query.order_by(exp.column(incremental.cursor_column, quoted=True))
+        return query
+
+    def _filtered(self, query: exp.Select, dialect: str) -> exp.Select:
+        incremental = self.config.incremental
+        if incremental is None:
+            return query
+        cursor = exp.column(incremental.cursor_column, quoted=True)
+        watermark: exp.Expr = exp.Placeholder(this="watermark")
+        if incremental.lookback:
+            watermark = exp.Sub(
+                this=exp.cast(watermark, "TIMESTAMPTZ"),
+                expression=exp.Interval(this=exp.Literal.string(incremental.lookback)),
+            )
+        predicate: exp.Expr = cursor >= watermark
+        if incremental.initial_value is None:
+            predicate = exp.or_(exp.Placeholder(this="watermark").is_(exp.null()), predicate)
+        if incremental.safety_margin:
+            upper = exp.Sub(
+                this=exp.CurrentTimestamp(),
+                expression=exp.Interval(this=exp.Literal.string(incremental.safety_margin)),
+            )
+            predicate = exp.and_(predicate, cursor < upper)
+        return query.where(predicate)
+
+
+@register_source("postgres", config=PostgresConfig)
+class PostgresSource(DatabaseSource):
+    """A PostgreSQL table or query (DuckDB's postgres extension, or psycopg2)."""
+
+
+@register_source("mysql", config=MySQLConfig)
+class MySQLSource(DatabaseSource):
+    """A MySQL or MariaDB table or query (DuckDB's mysql extension, or PyMySQL)."""
+
+    dialect = "mysql"
+    scanner = "mysql"
+    default_port = 3306
+
+
+@register_source("sql", config=SqlConfig)
+class SqlAlchemySource(DatabaseSource):
+    """Any database SQLAlchemy reaches, through its driver."""
+
+    scanner = ""
+
+    def __init__(self, config: SqlConfig) -> None:  # type: ignore[override]
+        self.config = config
+        backend = config.url.split("://", 1)[0].split("+", 1)[0]  # dialect+driver://...
+        self.dialect = {"postgresql": "postgres", "mssql": "tsql"}.get(backend, backend)
