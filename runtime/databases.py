@@ -12,6 +12,7 @@ import decimal
 import importlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -97,7 +98,10 @@ def load_scanner(connection: duckdb.DuckDBPyConnection, scanner: str) -> bool:
 
 
 def _libpq_value(value: Any) -> str:
+    """Plain when it can be, quoted (libpq style) when it holds spaces or quotes."""
     text = str(value)
+    if text and not any(ch.isspace() or ch in "'\\" for ch in text):
+        return text
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -126,8 +130,14 @@ def attach(
         raise connector_error(exc, step) from None
 
 
+_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def connector_error(exc: BaseException, step: ExtractStep) -> ConnectorError:
+    """The driver's or scanner's first line, naming what was read (passwords masked: some
+    drivers echo the whole connection string)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = _PASSWORD.sub(r"\1***", message)
     error = ConnectorError(f"cannot read {describe(step)}: {message}", source=step.source)
     error.retryable = any(marker in message.lower() for marker in _TRANSIENT)
     return error

@@ -153,7 +153,7 @@ class Executor:
             before_sleep=lambda s: log.warning(
                 "retrying after a transient failure (attempt %d): %s",
                 s.attempt_number,
-                s.outcome.exception() if s.outcome else "",
+                self.redactor(str(s.outcome.exception() if s.outcome else "")),
             ),
             reraise=True,
         )
@@ -452,14 +452,26 @@ class Executor:
 
     def visit_stage(self, step: StageStep) -> int | None:
         stage_sql = binding.read_from(step.sql, BATCHES) if self.read_from_batches else step.sql
-        bound = binding.bind_stage(self.connection, stage_sql, self.plan.transforms, self.values)
+        try:
+            bound = binding.bind_stage(
+                self.connection, stage_sql, self.plan.transforms, self.values
+            )
+        except (duckdb.CatalogException, duckdb.IOException) as exc:
+            if self.plan.extract.reader != "database":
+                raise
+            raise databases.connector_error(exc, self.plan.extract) from None
         statement = bound.sql
         for column in bound.widened:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
         log.debug("stage:\n%s", statement)
         self.stage_statement = statement
         with self.progress.statement("stage", self.connection):
-            engine.execute(self.connection, statement, self.values)
+            try:
+                engine.execute(self.connection, statement, self.values)
+            except (duckdb.CatalogException, duckdb.IOException) as exc:
+                if self.plan.extract.reader != "database":
+                    raise
+                raise databases.connector_error(exc, self.plan.extract) from None
         if not step.materialize:
             return None
         self.stage_rows = self._count(STAGE)

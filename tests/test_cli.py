@@ -6,7 +6,7 @@ import time
 
 import duckdb
 import pytest
-from conftest import REPO, run_subprocess
+from helpers import REPO, run_subprocess
 
 RECIPE = """
 name: cli_demo

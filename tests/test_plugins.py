@@ -6,7 +6,7 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, run_subprocess
+from helpers import REPO, run_subprocess
 from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
 

@@ -37,7 +37,8 @@ def _duration(value: str) -> str:
         raise PydanticCustomError(
             "duration", "not a duration: '{value}'", {"value": value, "hint": "e.g. '5 minutes'"}
         )
-    return f"{int(match.group(1))} {match.group(2).lower()}s"
+    count = int(match.group(1))
+    return f"{count} {match.group(2).lower()}{'' if count == 1 else 's'}"
 
 
 Duration = Annotated[str, AfterValidator(_duration)]

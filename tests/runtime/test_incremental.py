@@ -3,7 +3,7 @@
 import json
 import os
 
-from conftest import run_subprocess
+from helpers import run_subprocess
 
 from recipec import run_recipe_from_yaml
 

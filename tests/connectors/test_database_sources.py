@@ -1,0 +1,292 @@
+"""Postgres and MySQL sources against real servers, through both extraction paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+
+from recipec import ConnectorError, compile_recipe, from_yaml, run_recipe_from_yaml
+
+PATHS = ["duckdb", "driver"]
+
+DDL = {
+    "postgres": """CREATE TABLE {ns}.customers (
+        id bigint PRIMARY KEY, name text, amount numeric(12,2), updated_at timestamptz,
+        born date, active boolean, note text)""",
+    "mysql": """CREATE TABLE customers (
+        id bigint PRIMARY KEY, name varchar(50), amount decimal(12,2), updated_at datetime(6),
+        born date, active boolean, note text)""",
+}
+
+
+def insert(server, *rows):
+    table = f"{server.namespace}.customers" if server.kind == "postgres" else "customers"
+    values = ", ".join(
+        "(" + ", ".join("NULL" if v is None else repr(v) for v in row) + ")" for row in rows
+    )
+    server.run(f"INSERT INTO {table} VALUES {values}")
+
+
+def upsert_name(server, row_id, name, updated_at):
+    table = f"{server.namespace}.customers" if server.kind == "postgres" else "customers"
+    server.run(
+        f"UPDATE {table} SET name = '{name}', updated_at = '{updated_at}' WHERE id = {row_id}"
+    )
+
+
+def write_recipe(project, server, path, *, incremental=True, **source_extra):
+    source = server.source("customers", extract_with=path, **source_extra)
+    if incremental:
+        source["incremental"] = {"strategy": "cursor", "cursor_column": "updated_at"}
+    document = {
+        "name": "db_load",
+        "source": source,
+        "destination": {
+            "type": "duckdb",
+            "database": "out.duckdb",
+            "table": "main.customers",
+            "write_mode": "merge",
+            "merge_keys": ["id"],
+        },
+        "runtime": {"retries": 0},
+    }
+    project.write("r.yaml", json.dumps(document))
+
+
+def loaded(project):
+    return project.rows("SELECT id, name FROM main.customers ORDER BY id")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_full_then_incremental_merge_with_updates_inserts_and_ties(project, server, path):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    insert(
+        server,
+        (1, "ada", "10.50", "2024-01-01 10:00:00", "1990-05-01", True, None),
+        (2, "alan", "3.25", "2024-01-02 10:00:00", None, False, "x"),
+    )
+    write_recipe(project, server, path)
+    first = run_recipe_from_yaml("r.yaml")
+    assert first.rows_written == 2
+    assert project.rows("SELECT * FROM main.customers ORDER BY id")[0][:3] == (
+        1,
+        "ada",
+        Decimal("10.50"),
+    )
+    # an update, an insert, and a new row whose cursor ties the watermark exactly
+    upsert_name(server, 1, "ada l.", "2024-01-03 09:00:00")
+    insert(
+        server,
+        (3, "grace", "1.00", "2024-01-02 10:00:00", None, True, None),
+        (4, "edsger", "2.00", "2024-01-04 00:00:00", None, True, None),
+    )
+    second = run_recipe_from_yaml("r.yaml")
+    assert second.rows_read == 4  # rows at the watermark are re-read; merge dedups them
+    assert loaded(project) == [(1, "ada l."), (2, "alan"), (3, "grace"), (4, "edsger")]
+    assert project.rows("SELECT count(*), count(DISTINCT id) FROM main.customers") == [(4, 4)]
+    watermark = project.state("db_load")["cursor"]["watermark"]
+    assert watermark.startswith("2024-01-04 00:00:00")
+    third = run_recipe_from_yaml("r.yaml")
+    assert third.rows_read == 1 and loaded(project)[-1] == (4, "edsger")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_types_keep_precision_and_zone(project, postgres, path):
+    postgres.run(
+        f"""CREATE TABLE {postgres.namespace}.customers (id bigint, amount numeric(20,6),
+        at timestamptz, day date, doc jsonb, tags text[], u uuid, flag boolean)""",
+        f"""INSERT INTO {postgres.namespace}.customers VALUES (1, 12345678901234.123456,
+        '2024-01-01 10:00:00+02', '2024-02-29', '{{"a": [1, 2]}}', ARRAY['x','y'],
+        '0b8f3c9e-8b5d-4b8e-9c1a-2f3e4d5c6b7a', true)""",
+    )
+    write_recipe(project, postgres, path, incremental=False)
+    run_recipe_from_yaml("r.yaml")
+    query = 'SELECT amount, "at", "day", CAST(doc AS VARCHAR), tags, CAST(u AS VARCHAR), flag'
+    row = project.rows(query + " FROM main.customers")[0]
+    assert row[0] == Decimal("12345678901234.123456")
+    assert row[1] == dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert row[2] == dt.date(2024, 2, 29)
+    assert json.loads(row[3]) == {"a": [1, 2]}
+    assert row[4] == ["x", "y"]
+    assert row[5] == "0b8f3c9e-8b5d-4b8e-9c1a-2f3e4d5c6b7a"
+    assert row[6] is True
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_projection_and_query_are_pushed_into_the_read(project, server, path):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    insert(
+        server,
+        (1, "ada", "1.00", "2024-01-01 10:00:00", None, True, None),
+        (2, "bob", "2.00", "2024-01-02 10:00:00", None, True, None),
+    )
+    write_recipe(project, server, path, columns=["id", "name", "updated_at"])
+    run_recipe_from_yaml("r.yaml")
+    assert [c for c, _ in project.columns("main.customers")] == ["id", "name", "updated_at"]
+    table = f"{server.namespace}.customers" if server.kind == "postgres" else "customers"
+    source = server.source("customers", extract_with=path)
+    del source["table"]
+    source["query"] = f"SELECT id, upper(name) AS name FROM {table} WHERE id > 1"
+    project.write(
+        "q.yaml",
+        json.dumps(
+            {
+                "name": "db_query",
+                "source": source,
+                "destination": {"type": "duckdb", "database": "q.duckdb", "table": "main.q"},
+            }
+        ),
+    )
+    run_recipe_from_yaml("q.yaml")
+    assert project.rows("SELECT * FROM main.q", "q.duckdb") == [(2, "BOB")]
+
+
+def test_the_plan_shows_the_read_in_both_dialects_with_a_bound_watermark(project, postgres):
+    source = postgres.source(
+        "customers",
+        password="{{ env_var('PG_PASSWORD_ZZ', 'pw') }}",
+        columns=["id", "updated_at"],
+        incremental={
+            "strategy": "cursor",
+            "cursor_column": "updated_at",
+            "lookback": "5 minutes",
+            "safety_margin": "1 minute",
+            "initial_value": "2024-01-01",
+        },
+    )
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "p",
+                "source": source,
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    plan = compile_recipe(from_yaml("r.yaml"))
+    extract = plan.extract
+    assert extract.reader == "database" and extract.scanner == "postgres"
+    assert extract.config["password"] == "***"
+    assert f'FROM "_recipec_source_db"."{postgres.namespace}"."customers"' in extract.query
+    assert "CAST($watermark AS TIMESTAMPTZ) - INTERVAL '5 minutes'" in extract.query
+    assert " ".join(extract.source_query.split()) == (
+        f'SELECT "id", "updated_at" FROM "{postgres.namespace}"."customers" WHERE "updated_at" >= '
+        "( CAST(:watermark AS TIMESTAMPTZ) - INTERVAL '5 minutes' ) AND \"updated_at\" < "
+        "( CURRENT_TIMESTAMP - INTERVAL '1 minute' ) ORDER BY \"updated_at\""
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_null_cursors_are_loaded_by_a_full_read_only(project, server, path):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    insert(
+        server,
+        (1, "a", "1.00", None, None, True, None),
+        (2, "b", "1.00", "2024-01-01 00:00:00", None, True, None),
+    )
+    write_recipe(project, server, path)
+    run_recipe_from_yaml("r.yaml")
+    assert loaded(project) == [(1, "a"), (2, "b")]
+    insert(server, (3, "c", "1.00", None, None, True, None))
+    run_recipe_from_yaml("r.yaml")
+    assert loaded(project) == [(1, "a"), (2, "b")]  # NULL cursor after the first run: not read
+    run_recipe_from_yaml("r.yaml", full_refresh=True)
+    assert loaded(project) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_missing_table_names_host_database_and_table(project, server, path, cli):
+    write_recipe(project, server, path, incremental=False)
+    result = cli("run", "r.yaml")
+    assert result.code == 3
+    assert "customers" in result.err and server.url.host in result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_unreachable_host_is_a_connector_error_without_the_password(project, server, path, cli):
+    source = server.source(
+        "customers",
+        extract_with=path,
+        host="127.0.0.1",
+        port=1,
+        password="{{ env_var('DB_PASSWORD_ZZ', 'hunter2-secret') }}",
+    )
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "down",
+                "source": source,
+                "runtime": {"retries": 1},
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    result = cli("run", "r.yaml")
+    assert result.code == 3
+    assert "127.0.0.1:1" in result.err
+    assert "hunter2" not in result.err
+    assert "retrying after a transient failure" in result.err
+
+
+def test_a_wrong_user_is_not_retried(project, postgres, cli):
+    source = postgres.source("customers", user="no_such_role_zz")
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "who",
+                "source": source,
+                "runtime": {"retries": 3},
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    result = cli("run", "r.yaml")
+    assert result.code == 3 and "no_such_role_zz" in result.err
+    assert "retrying" not in result.err
+
+
+def test_compiling_a_database_recipe_needs_no_server(project):
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "offline",
+                "source": {
+                    "type": "postgres",
+                    "host": "db.invalid",
+                    "database": "x",
+                    "table": "a.b",
+                },
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    assert compile_recipe(from_yaml("r.yaml")).extract.source_query
+
+
+def test_table_or_query_not_both(project):
+    from recipec import RecipeError
+
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "both",
+                "source": {"type": "mysql", "database": "x", "table": "a", "query": "SELECT 1"},
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    with pytest.raises(RecipeError, match="exactly one of `table` and `query`"):
+        from_yaml("r.yaml")
+
+
+def test_connector_errors_are_data_loader_errors():
+    assert issubclass(ConnectorError, Exception)
