@@ -40,10 +40,14 @@ def render_plan(plan: Plan) -> str:
 def _render_step(number: int, step: object) -> list[str]:
     if isinstance(step, ExtractStep):
         head = f"{number}. extract  {step.source} source" + (f" {step.path}" if step.path else "")
-        out = [
-            head,
-            f"     reader: {'DuckDB reads it' if step.reader == 'duckdb' else 'Python batches'}",
-        ]
+        readers = {
+            "duckdb": "DuckDB reads it",
+            "python": "Python batches",
+            "database": f"DuckDB's {step.scanner} extension, or the driver"
+            if step.scanner
+            else "the driver (SQLAlchemy)",
+        }
+        out = [head, f"     reader: {readers[step.reader]}"]
         if step.incremental and step.incremental.strategy == "cursor":
             inc = step.incremental
             first = (
@@ -56,7 +60,13 @@ def _render_step(number: int, step: object) -> list[str]:
             )
         elif step.incremental:
             out.append("     incremental: only files new or changed since the last run ($files)")
-        return [*out, "     read query:", _sql_block(step.query)]
+        out += ["     read query:", _sql_block(step.query)]
+        if step.source_query:
+            out += [
+                f"     through the driver ({step.source_dialect}):",
+                _sql_block(step.source_query),
+            ]
+        return out
     if isinstance(step, TransformStep):
         out = [
             f"{number}. transform[{step.index}]  {step.type}  ({step.origin})",
