@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlglot import exp
 
 from recipec._version import __version__
-from recipec.compiler.connectors import duckdb as duckdb_sql
+from recipec.compiler.connectors import statements
 from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
@@ -205,7 +205,7 @@ def _latest_per_key(ir: LoadIR) -> exp.Expression:
 
 def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
     create = exp.Create(
-        this=_table(duckdb_sql.STAGE),
+        this=_table(statements.STAGE),
         kind="TABLE" if ir.materialize_stage else "VIEW",
         replace=True,
         properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
@@ -217,7 +217,7 @@ def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
         and ir.destination.write_mode == "append"
         and isinstance(ir.source.incremental, CursorIncremental)
     ):
-        boundary = exp.delete(_table(duckdb_sql.STAGE)).where(
+        boundary = exp.delete(_table(statements.STAGE)).where(
             exp.and_(
                 exp.column(ir.cursor_output, quoted=True).eq(exp.Placeholder(this="watermark")),
                 exp.func("list_contains", exp.Placeholder(this="boundary_hashes"), row_hash()),
@@ -233,7 +233,7 @@ def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
 
 def row_hash() -> exp.Expr:
     """MD5 of a staged row (DuckDB reads a table name as a struct of the row)."""
-    return exp.func("md5", exp.cast(exp.column(duckdb_sql.STAGE, quoted=True), "VARCHAR"))
+    return exp.func("md5", exp.cast(exp.column(statements.STAGE, quoted=True), "VARCHAR"))
 
 
 def lower_write(ir: LoadIR) -> WriteStep:
@@ -246,26 +246,32 @@ def lower_write(ir: LoadIR) -> WriteStep:
         write_mode=destination.write_mode,
         merge_keys=list(destination.merge_keys),
     )
-    if destination.capabilities.dialect != "duckdb" or destination.type != "duckdb":
-        return step
-    table = duckdb_sql.table_expression(destination.table)
-    schema = duckdb_sql.create_schema(table)
+    factory = destination.registration.factory
+    if not hasattr(factory, "statements"):
+        return step  # a plug-in destination: it is handed Arrow batches
+    dialect = destination.capabilities.dialect
+    statements = factory(destination.config).statements()
+
+    def render(expressions: list[Any]) -> list[str]:
+        return [e.sql(dialect=dialect) for e in expressions]
+
     return step.model_copy(
         update={
-            "setup_sql": [sql(schema)] if schema is not None else [],
-            "create_sql": sql(duckdb_sql.create_table(table)),
-            "write_sql": sql(
-                duckdb_sql.write_statement(
-                    table, destination.write_mode, list(destination.merge_keys)
-                )
+            "dialect": dialect,
+            "setup_sql": render(statements.setup),
+            "load_sql": render(statements.load),
+            "create_sql": statements.create.sql(dialect=dialect),
+            "write_sql": render(
+                statements.overwrite if destination.write_mode == "overwrite" else statements.write
             ),
-            "full_refresh_sql": sql(duckdb_sql.overwrite(table)),
+            "fallback_write_sql": render(statements.fallback_write),
+            "full_refresh_sql": render(statements.overwrite),
         }
     )
 
 
 def lower_commit(ir: LoadIR) -> CommitStateStep:
-    stage = _table(duckdb_sql.STAGE)
+    stage = _table(statements.STAGE)
     watermark = boundary = None
     if ir.cursor_output:
         cursor = exp.column(ir.cursor_output, quoted=True)
@@ -284,10 +290,11 @@ def lower_commit(ir: LoadIR) -> CommitStateStep:
     if not step.in_destination:
         return step
     schema = getattr(ir.destination.config, "state_schema", "recipec")
+    dialect = ir.destination.capabilities.dialect
     return step.model_copy(
         update={
-            "setup_sql": [sql(s) for s in duckdb_sql.state_setup(schema)],
-            "read_sql": sql(duckdb_sql.state_read(schema)),
-            "commit_sql": [sql(s) for s in duckdb_sql.state_commit(schema)],
+            "setup_sql": [s.sql(dialect=dialect) for s in statements.state_setup(schema)],
+            "read_sql": statements.state_read(schema).sql(dialect=dialect),
+            "commit_sql": [s.sql(dialect=dialect) for s in statements.state_commit(schema)],
         }
     )

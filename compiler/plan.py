@@ -101,10 +101,16 @@ class WriteStep(PlanModel):
     table: str
     write_mode: str
     merge_keys: list[str] = []
+    dialect: str | None = None
+    """SQL destinations: the dialect of the statements below; None for plug-ins."""
     setup_sql: list[str] = []
+    load_sql: list[str] = []
+    """Move the staged rows to the destination's side (COPY), when it is not DuckDB."""
     create_sql: str | None = None
-    write_sql: str | None = None
-    full_refresh_sql: str | None = None
+    write_sql: list[str] = []
+    fallback_write_sql: list[str] = []
+    """`write_sql` for servers that lack it (MERGE before Postgres 15)."""
+    full_refresh_sql: list[str] = []
     schema_evolution: Literal["add_columns"] = "add_columns"
 
 

@@ -93,14 +93,18 @@ def _render_step(number: int, step: object) -> list[str]:
         out = [
             f"{number}. write  {step.write_mode}{keys} into {step.destination} {step.table}{where}"
         ]
-        for statement in step.setup_sql:
-            out.append(_sql_block(statement))
-        if step.create_sql:
-            out += ["     create when missing:", _sql_block(step.create_sql)]
-        if step.write_sql:
-            out += ["     write:", _sql_block(step.write_sql)]
-        if step.full_refresh_sql:
-            out += ["     with --full-refresh:", _sql_block(step.full_refresh_sql)]
+        sections = [
+            ("", step.setup_sql),
+            ("stage the rows on the destination's side:", step.load_sql),
+            ("create when missing:", [step.create_sql] if step.create_sql else []),
+            ("write:", step.write_sql),
+            ("on servers without MERGE:", step.fallback_write_sql),
+            ("with --full-refresh:", step.full_refresh_sql),
+        ]
+        for title, statements in sections:
+            if statements and title:
+                out.append(f"     {title}")
+            out += [_sql_block(statement) for statement in statements]
         if step.write_sql and step.write_mode in ("append", "merge"):
             out.append("     new source columns are added to the table")
         return out

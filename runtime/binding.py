@@ -8,7 +8,7 @@ plan's statement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,46 +29,57 @@ def _parse(statement: str) -> exp.Expr:
     return sqlglot.parse_one(statement, read="duckdb")
 
 
-def _sql(expression: exp.Expr) -> str:
-    return expression.sql(dialect="duckdb")
+def _sql(expression: exp.Expr, dialect: str = "duckdb") -> str:
+    return expression.sql(dialect=dialect)
 
 
-def expand_merge(statement: str, columns: Iterable[str], keys: Iterable[str]) -> str:
-    """`UPDATE SET *` / `INSERT *` -> explicit column lists, matched by name."""
-    merge = _parse(statement)
+def _quoted(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def bind_columns(statement: str, columns: Sequence[str], keys: Sequence[str], dialect: str) -> str:
+    """Replace the `*` that stands for the staged columns with those columns, by name.
+
+    `INSERT INTO t SELECT * FROM stage` names its columns (so column order never matters),
+    `MERGE ... UPDATE SET * / INSERT *` lists them, and `ON CONFLICT DO UPDATE SET *` updates
+    every column that is not a key.
+    """
+    tree = sqlglot.parse_one(statement, read=dialect)
     names = list(columns)
-    key_set = set(keys)
-    source = merge.args["using"].alias_or_name
-    for when in merge.find_all(exp.When):
-        action = when.args["then"]
-        if isinstance(action, exp.Update) and any(
-            isinstance(e, exp.Star) for e in action.expressions
+    non_keys = [c for c in names if c not in set(keys)] or names
+    for insert in tree.find_all(exp.Insert):
+        select = insert.expression
+        if isinstance(select, exp.Select) and any(
+            isinstance(e, exp.Star) for e in select.expressions
         ):
-            action.set(
+            insert.set(
+                "this",
+                exp.Schema(
+                    this=insert.this, expressions=[exp.to_identifier(c, quoted=True) for c in names]
+                ),
+            )
+            select.set("expressions", [_quoted(c) for c in names])
+        conflict = insert.args.get("conflict")
+        if conflict is not None and any(isinstance(e, exp.Star) for e in conflict.expressions):
+            conflict.set(
                 "expressions",
-                [
-                    exp.EQ(
-                        this=exp.column(c, quoted=True),
-                        expression=exp.column(c, table=source, quoted=True),
-                    )
-                    for c in names
-                    if c not in key_set
-                ]
-                or [
-                    exp.EQ(
-                        this=exp.column(c, quoted=True),
-                        expression=exp.column(c, table=source, quoted=True),
-                    )
-                    for c in names
-                ],
+                [exp.EQ(this=_quoted(c), expression=_quoted(c, "excluded")) for c in non_keys],
             )
-        elif isinstance(action, exp.Insert) and isinstance(action.this, exp.Star):
-            action.set("this", exp.Tuple(expressions=[exp.column(c, quoted=True) for c in names]))
-            action.set(
-                "expression",
-                exp.Tuple(expressions=[exp.column(c, table=source, quoted=True) for c in names]),
-            )
-    return _sql(merge)
+    for merge in tree.find_all(exp.Merge):
+        source = merge.args["using"].alias_or_name
+        for when in merge.find_all(exp.When):
+            action = when.args["then"]
+            if isinstance(action, exp.Update) and any(
+                isinstance(e, exp.Star) for e in action.expressions
+            ):
+                action.set(
+                    "expressions",
+                    [exp.EQ(this=_quoted(c), expression=_quoted(c, source)) for c in non_keys],
+                )
+            elif isinstance(action, exp.Insert) and isinstance(action.this, exp.Star):
+                action.set("this", exp.Tuple(expressions=[_quoted(c) for c in names]))
+                action.set("expression", exp.Tuple(expressions=[_quoted(c, source) for c in names]))
+    return tree.sql(dialect=dialect)
 
 
 def input_query(create: exp.Expr, step_index: int) -> exp.Select:
@@ -189,7 +200,8 @@ def new_columns(
 ) -> list[str]:
     """`ALTER TABLE ... ADD COLUMN` for staged columns the table does not have yet."""
     target = sqlglot.parse_one(table, into=exp.Table, dialect="duckdb")
-    existing = {row[0].lower() for row in connection.execute(f"DESCRIBE {_sql(target)}").fetchall()}
+    described = connection.execute(f"DESCRIBE {_sql(target)}").fetchall()
+    existing = {row[0].lower() for row in described}
     statements = []
     for name, type_name in staged:
         if name.lower() in existing:

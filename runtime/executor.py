@@ -11,7 +11,6 @@ which trusts the state in the destination.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import logging
 import os
@@ -46,13 +45,12 @@ from recipec.errors import (
 )
 from recipec.registry import (
     ensure_builtins,
-    get_destination,
     get_source,
     import_plugins,
 )
-from recipec.runtime import binding, databases, diagnose, engine
+from recipec.runtime import binding, databases, destinations, diagnose, engine
 from recipec.runtime.progress import Progress
-from recipec.runtime.protocols import ReadContext, WriteContext
+from recipec.runtime.protocols import ReadContext
 from recipec.runtime.secrets import Redactor, resolve_secrets
 from recipec.runtime.state import CursorState, FileState, State, StateBackend, StateMetadata
 
@@ -89,24 +87,6 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _CountingReader:
-    """Counts the rows a plug-in destination reads, for when it does not say."""
-
-    def __init__(self, reader: Any) -> None:
-        self._reader = reader
-        self.rows = 0
-
-    def reader(self) -> Any:
-        import pyarrow as pa
-
-        def batches() -> Any:
-            for batch in self._reader:
-                self.rows += batch.num_rows
-                yield batch
-
-        return pa.RecordBatchReader.from_batches(self._reader.schema, batches())
 
 
 def _import_plan_plugins(plan: Plan) -> None:
@@ -196,6 +176,11 @@ class Executor:
             memory_limit=self.plan.runtime.get("memory_limit"),
         )
         try:
+            self.session = self._open_session(write)
+        except BaseException:
+            self.connection.close()
+            raise
+        try:
             self.previous = self._load_state(holds_state)
             self._bind_incremental(self.plan.extract)
             self._open_database_source(self.plan.extract)
@@ -209,16 +194,16 @@ class Executor:
                     StepTiming(self._step_label(step), round(time.perf_counter() - began, 4), rows)
                 )
         except duckdb.ConversionException as exc:
-            self._rollback()
+            self.session.rollback()
             raise self._cast_failure(exc) from None
         except duckdb.Error as exc:
-            self._rollback()
+            self.session.rollback()
             raise engine.translate(exc, doing="the run failed", recipe=self.plan.name) from None
         except BaseException:
-            self._rollback()
+            self.session.rollback()
             raise
         finally:
-            self.connection.close()
+            self.session.close()
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
         return self.summary
 
@@ -233,9 +218,18 @@ class Executor:
             recipe=self.plan.name,
         )
 
-    def _rollback(self) -> None:
-        with contextlib.suppress(duckdb.Error):  # no transaction was open
-            self.connection.execute("ROLLBACK")
+    def _open_session(self, write: WriteStep) -> destinations.DestinationSession:
+        if write.destination == "postgres":
+            return destinations.PostgresSession(self.connection, self.progress, self.write_config)
+        if write.dialect == "duckdb":
+            return destinations.DuckDBSession(self.connection, self.progress)
+        return destinations.PluginSession(
+            self.connection,
+            self.progress,
+            self.write_config,
+            self.plan.name,
+            int(self.plan.runtime.get("batch_size", 50_000)),
+        )
 
     def _unexpected(self, step: Any) -> None:
         raise EngineError(f"unexpected plan step {step.kind!r}: this recipec cannot run it")
@@ -256,7 +250,7 @@ class Executor:
         except StateError as exc:  # only a copy: the destination holds the truth
             log.warning("%s; it will be rewritten from the destination's state", exc.message)
             backend_state = None
-        stored = self._destination_state()
+        stored = self.session.read_state(self.plan.commit, self.plan.name)
         if stored is not None and not stored.same_data(backend_state):
             log.warning(
                 "the saved state of %s differs from the state committed in the destination; "
@@ -271,18 +265,6 @@ class Executor:
                 self.plan.name,
             )
         return None if self.full_refresh else stored
-
-    def _destination_state(self) -> State | None:
-        read_sql = self.plan.commit.read_sql
-        if read_sql is None:
-            return None
-        try:
-            row = engine.execute(
-                self.connection, read_sql, {"recipe_name": self.plan.name}
-            ).fetchone()
-        except duckdb.CatalogException:
-            return None  # first run: no state table yet
-        return State.from_json(row[0], "the destination's _recipec_state") if row else None
 
     def _bind_incremental(self, step: ExtractStep) -> None:
         spec = step.incremental
@@ -496,72 +478,21 @@ class Executor:
     # -- write ---------------------------------------------------------------------------------
 
     def visit_write(self, step: WriteStep) -> int:
-        written = self._write_plugin(step) if step.write_sql is None else self._write_sql(step)
+        result = self.session.write(
+            step, full_refresh=self.full_refresh, staged=self._columns(STAGE)
+        )
+        written = result.rows if result.rows or self.plan.stage.materialize else self.stage_rows
+        self.summary.notes.extend(result.notes)
         self.summary.rows_written = written
         if not self.plan.stage.materialize:
             self.summary.rows_read = written
         return written
-
-    def _write_sql(self, step: WriteStep) -> int:
-        for statement in step.setup_sql:
-            self.connection.execute(statement)
-        mode = "overwrite" if self.full_refresh else step.write_mode
-        if mode == "overwrite":
-            statement = step.full_refresh_sql if self.full_refresh else step.write_sql
-        else:
-            self.connection.execute(step.create_sql)  # type: ignore[arg-type]
-            staged = self._columns(STAGE)
-            for alter in binding.new_columns(self.connection, step.table, staged):
-                log.info("schema evolution: %s", alter)
-                self.summary.notes.append(f"added column: {alter}")
-                self.connection.execute(alter)
-            statement = step.write_sql
-            if mode == "merge":
-                statement = binding.expand_merge(statement, [c for c, _ in staged], step.merge_keys)  # type: ignore[arg-type]
-        log.debug("write:\n%s", statement)
-        with self.progress.statement(f"write {step.table}", self.connection):
-            row = self.connection.execute(statement).fetchone()  # type: ignore[arg-type]
-        return int(row[0]) if row and row[0] is not None else self.stage_rows
-
-    def _write_plugin(self, step: WriteStep) -> int:
-        registration = get_destination(step.destination)
-        if registration is None:
-            raise ConnectorError(
-                f"destination type '{step.destination}' is not registered",
-                destination=step.destination,
-            )
-        config = registration.validate_config(self.write_config, "destination block")
-        batch_size = int(self.plan.runtime.get("batch_size", 50_000))
-        context = WriteContext(
-            recipe_name=self.plan.name,
-            table=step.table,
-            write_mode="overwrite" if self.full_refresh else step.write_mode,
-            merge_keys=tuple(step.merge_keys),
-            full_refresh=self.full_refresh,
-            batch_size=batch_size,
-        )
-        reader = self.connection.execute(f"SELECT * FROM {STAGE}").to_arrow_reader(batch_size)
-        counted = _CountingReader(reader)
-        try:
-            written = registration.create(config).write(counted.reader(), context)
-        except DataLoaderError:
-            raise
-        except Exception as exc:
-            raise ConnectorError(
-                f"destination '{step.destination}' failed writing {step.table}: "
-                f"{type(exc).__name__}: {exc}",
-                destination=step.destination,
-                table=step.table,
-            ) from exc
-        return int(written) if written is not None else counted.rows
 
     # -- state commit --------------------------------------------------------------------------
 
     def visit_commit_state(self, step: CommitStateStep) -> None:
         state = self._next_state(step)
         if step.in_destination:
-            for statement in step.setup_sql:
-                self.connection.execute(statement)
             values = {
                 "recipe_name": self.plan.name,
                 "state": state.to_json(),
@@ -573,10 +504,9 @@ class Executor:
                 "rows_written": self.summary.rows_written,
                 "watermark": state.cursor.watermark if state.cursor else None,
             }
-            for statement in step.commit_sql:
-                engine.execute(self.connection, statement, values)
+            self.session.commit_state(step, values)
         _crash_point("before_commit")
-        self.connection.execute("COMMIT")
+        self.session.commit()
         _crash_point("after_commit")
         self.backend.save(state)
 

@@ -3,4 +3,9 @@
 They register through the same decorators a plug-in uses.
 """
 
-from recipec.compiler.connectors import databases, duckdb, files  # noqa: F401  (registers)
+from recipec.compiler.connectors import (  # noqa: F401  (importing registers them)
+    databases,
+    duckdb,
+    files,
+    postgres,
+)

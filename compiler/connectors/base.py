@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from sqlglot import exp
@@ -20,6 +20,24 @@ class DestinationCapabilities:
     dialect: str
     """The sqlglot dialect of the statements it runs."""
     transactional_ddl: bool = True
+
+
+@dataclass(frozen=True)
+class WriteStatements:
+    """What a SQL destination runs to write a batch, in its own dialect."""
+
+    setup: list[exp.Expr]
+    """Run first (schemas)."""
+    create: exp.Expr
+    """Creates the table from the staged columns when it is missing."""
+    write: list[exp.Expr]
+    """Write the batch (append, merge...)."""
+    overwrite: list[exp.Expr]
+    """Replace the table with the batch (`write_mode: overwrite`, `--full-refresh`)."""
+    load: list[exp.Expr] = field(default_factory=list)
+    """Move the staged rows to the destination's side first (when it is not DuckDB)."""
+    fallback_write: list[exp.Expr] = field(default_factory=list)
+    """`write` for servers too old for it (Postgres before 15 has no MERGE)."""
 
 
 @runtime_checkable

@@ -57,7 +57,7 @@ def test_an_edited_or_foreign_plan_is_refused(in_repo, tmp_path):
     plan = json.loads(
         compile_recipe(from_yaml("recipes/customers.yaml", vars={"db_path": "x"})).to_json()
     )
-    plan["steps"][-2]["write_sql"] = "DROP TABLE main.customers"
+    plan["steps"][-2]["write_sql"] = ["DROP TABLE main.customers"]
     with pytest.raises(RecipeError, match="edited after it was compiled"):
         Plan.from_json(json.dumps(plan))
     plan["format_version"] = 99

@@ -121,9 +121,9 @@ def test_quoted_table_names_are_identifiers(project):
     project.write("d.csv", "id\n1\n")
     project.write("r.yaml", BASE.replace("table: main.t", 'table: main."o\'brien orders"'))
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.write.write_sql == (
-        'INSERT INTO "main"."o\'brien orders" BY NAME SELECT * FROM "_recipec_stage"'
-    )
+    assert plan.write.write_sql == [
+        'INSERT INTO "main"."o\'brien orders" SELECT * FROM "_recipec_stage"'
+    ]
 
 
 def test_overwrite_with_an_incremental_source_is_refused(project):

@@ -1,0 +1,123 @@
+"""The Postgres destination: config, capabilities and its statements in Postgres SQL.
+
+The staged rows are copied into a temporary table `_recipec_stage` on the server (COPY), then
+written with one set-based statement; the state row commits in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from sqlglot import exp
+
+from recipec.compiler.connectors import statements as sql
+from recipec.compiler.connectors.base import DestinationCapabilities, WriteStatements
+from recipec.compiler.models import SecretSetting, StrictModel, TableName, parse_table_name
+from recipec.registry import register_destination
+
+
+class PostgresDestinationConfig(StrictModel):
+    type: Literal["postgres"]
+    host: str = "localhost"
+    port: int = 5432
+    database: str
+    user: str | None = None
+    password: SecretSetting | None = None
+    table: TableName
+    """`[schema.]table`; the schema is created when missing."""
+    write_mode: Literal["append", "overwrite", "merge"] = "append"
+    merge_keys: list[str] = []
+    merge_strategy: Literal["upsert", "delete_insert"] = "upsert"
+    state_schema: str = "recipec"
+
+    @model_validator(mode="after")
+    def _check(self) -> PostgresDestinationConfig:
+        if len(parse_table_name(self.table)) > 2:
+            raise ValueError("table: write [schema.]table (the database is `database`)")
+        if self.write_mode == "merge" and not self.merge_keys:
+            raise ValueError("write_mode 'merge' needs merge_keys (the columns identifying a row)")
+        return self
+
+
+def _like_stage(table: exp.Table, exists: bool) -> exp.Create:
+    """`CREATE TABLE t (LIKE "_recipec_stage")`: the staged columns, with their types."""
+    like = exp.LikeProperty(this=sql.stage_table())
+    return exp.Create(
+        this=exp.Schema(this=table.copy(), expressions=[like]), kind="TABLE", exists=exists
+    )
+
+
+def _upsert_on_conflict(table: exp.Table, keys: list[str]) -> exp.Insert:
+    insert = sql.append(table)
+    insert.set(
+        "conflict",
+        exp.OnConflict(
+            conflict_keys=[exp.to_identifier(k, quoted=True) for k in keys],
+            action=exp.var("DO UPDATE"),
+            expressions=[exp.Star()],
+        ),
+    )
+    return insert
+
+
+def _key_index(table: exp.Table, keys: list[str]) -> exp.Create:
+    """A unique index on the merge keys: ON CONFLICT needs it, MERGE is faster with it."""
+    name = exp.to_identifier(f"{table.name}_recipec_keys", quoted=True)
+    return exp.Create(
+        this=exp.Index(
+            this=name,
+            table=table.copy(),
+            params=exp.IndexParameters(columns=[exp.column(k, quoted=True) for k in keys]),
+        ),
+        kind="INDEX",
+        exists=True,
+        unique=True,
+    )
+
+
+@register_destination("postgres", config=PostgresDestinationConfig)
+class PostgresDestination:
+    """A PostgreSQL table, written with COPY and one set-based statement per batch."""
+
+    capabilities = DestinationCapabilities(
+        write_modes=frozenset({"append", "overwrite", "merge"}),
+        holds_state=True,
+        dialect="postgres",
+    )
+
+    def __init__(self, config: PostgresDestinationConfig) -> None:
+        self.config = config
+
+    def statements(self) -> WriteStatements:
+        config = self.config
+        table = sql.table_expression(config.table)
+        schema = sql.create_schema(table)
+        merging = config.write_mode == "merge"
+        setup: list[exp.Expr] = [schema] if schema is not None else []
+        write = sql.write_statements(
+            table, config.write_mode, config.merge_keys, config.merge_strategy
+        )
+        fallback = []
+        if merging and config.merge_strategy == "upsert":
+            fallback = [_upsert_on_conflict(table, config.merge_keys)]
+        create: exp.Expr = _like_stage(table, exists=True)
+        return WriteStatements(
+            setup=setup,
+            create=create,
+            write=([_key_index(table, config.merge_keys)] if merging else []) + write,
+            overwrite=[
+                exp.Drop(tables=[table.copy()], kind="TABLE", exists=True),
+                _like_stage(table, exists=False),
+                sql.append(table),
+            ],
+            load=[
+                exp.Copy(
+                    this=sql.stage_table(),
+                    kind=True,
+                    files=[exp.var("STDIN")],
+                    params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("csv"))],
+                )
+            ],
+            fallback_write=fallback,
+        )

@@ -1,0 +1,384 @@
+"""Destination sessions: how the runtime writes the staged rows and commits the state.
+
+One session per run. The executor stages rows in its DuckDB engine, then asks the session to
+`write` them, to record the state (`commit_state`) and to `commit` — for the SQL destinations all
+three happen in one transaction of the destination, so the watermark commits with its rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from recipec.compiler.connectors.statements import STAGE
+from recipec.compiler.plan import CommitStateStep, WriteStep
+from recipec.errors import ConnectorError, DataLoaderError
+from recipec.registry import get_destination, require
+from recipec.runtime import binding, engine
+from recipec.runtime.protocols import WriteContext
+from recipec.runtime.state import State
+
+if TYPE_CHECKING:
+    from recipec.runtime.progress import Progress
+
+log = logging.getLogger("recipec.runtime")
+STAGED = f'"{STAGE}"'
+Columns = list[tuple[str, str]]
+
+
+@dataclass
+class WriteResult:
+    rows: int
+    notes: list[str] = field(default_factory=list)
+
+
+class DestinationSession(Protocol):
+    def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None: ...
+
+    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult: ...
+
+    def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _state_from(row: Any) -> State | None:
+    if not row:
+        return None
+    text = row[0] if isinstance(row[0], str) else _json_text(row[0])
+    return State.from_json(text, "the destination's _recipec_state")
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+class DuckDBSession:
+    """The destination is the engine's attached database: one DuckDB transaction does all."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+        self.connection = connection
+        self.progress = progress
+
+    def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
+        if step.read_sql is None:
+            return None
+        try:
+            row = engine.execute(self.connection, step.read_sql, {"recipe_name": recipe_name})
+            return _state_from(row.fetchone())
+        except duckdb.CatalogException:
+            return None  # first run: no state table yet
+
+    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult:
+        result = WriteResult(rows=0)
+        for statement in step.setup_sql:
+            self.connection.execute(statement)
+        if full_refresh or step.write_mode == "overwrite":
+            statements = step.full_refresh_sql
+        else:
+            self.connection.execute(step.create_sql)  # type: ignore[arg-type]
+            for alter in binding.new_columns(self.connection, step.table, staged):
+                result.notes.append(f"added column: {alter}")
+                self.connection.execute(alter)
+            statements = step.write_sql
+        names = [c for c, _ in staged]
+        for statement in statements:
+            bound = binding.bind_columns(statement, names, step.merge_keys, "duckdb")
+            log.debug("write:\n%s", bound)
+            with self.progress.statement(f"write {step.table}", self.connection):
+                row = self.connection.execute(bound).fetchone()
+            if row and isinstance(row[0], int):
+                result.rows = int(row[0])
+        return result
+
+    def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        for statement in step.setup_sql:
+            self.connection.execute(statement)
+        for statement in step.commit_sql:
+            engine.execute(self.connection, statement, values)
+
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        with contextlib.suppress(duckdb.Error):  # no transaction was open
+            self.connection.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PluginSession(DuckDBSession):
+    """A plug-in destination, handed Arrow batches; the state lives in the state backend."""
+
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        progress: Progress,
+        config: dict[str, Any],
+        recipe_name: str,
+        batch_size: int,
+    ) -> None:
+        super().__init__(connection, progress)
+        self.config = config
+        self.recipe_name = recipe_name
+        self.batch_size = batch_size
+
+    def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
+        return None
+
+    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult:
+        registration = get_destination(step.destination)
+        if registration is None:
+            raise ConnectorError(
+                f"destination type '{step.destination}' is not registered",
+                destination=step.destination,
+            )
+        config = registration.validate_config(self.config, "destination block")
+        context = WriteContext(
+            recipe_name=self.recipe_name,
+            table=step.table,
+            write_mode="overwrite" if full_refresh else step.write_mode,
+            merge_keys=tuple(step.merge_keys),
+            full_refresh=full_refresh,
+            batch_size=self.batch_size,
+        )
+        reader = self.connection.execute(f"SELECT * FROM {STAGED}").to_arrow_reader(self.batch_size)
+        counted = _CountingReader(reader)
+        try:
+            written = registration.create(config).write(counted.reader(), context)
+        except DataLoaderError:
+            raise
+        except Exception as exc:
+            raise ConnectorError(
+                f"destination '{step.destination}' failed writing {step.table}: "
+                f"{type(exc).__name__}: {exc}",
+                destination=step.destination,
+                table=step.table,
+            ) from exc
+        return WriteResult(int(written) if written is not None else counted.rows)
+
+    def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        pass
+
+
+class _CountingReader:
+    """Counts the rows a plug-in destination reads, for when it does not say."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self.rows = 0
+
+    def reader(self) -> Any:
+        import pyarrow as pa
+
+        def batches() -> Any:
+            for batch in self._reader:
+                self.rows += batch.num_rows
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(self._reader.schema, batches())
+
+
+_NESTED = (
+    exp.DataType.Type.LIST,
+    exp.DataType.Type.ARRAY,
+    exp.DataType.Type.STRUCT,
+    exp.DataType.Type.MAP,
+    exp.DataType.Type.UNION,
+)
+
+
+def postgres_column(name: str, duckdb_type: str) -> tuple[exp.ColumnDef, exp.Expr]:
+    """A staged column as a Postgres column, and the DuckDB expression that exports it as CSV
+    text Postgres reads back exactly (nested values as JSON, blobs as hex)."""
+    column = exp.column(name, quoted=True)
+    datatype = exp.DataType.build(duckdb_type, dialect="duckdb")
+    if datatype.this in _NESTED or datatype.is_type("json"):
+        target, export = exp.DataType.build("JSONB"), exp.func("to_json", column)
+    elif datatype.is_type("blob", "varbinary", "binary"):
+        target = exp.DataType.build("BYTEA")
+        export = exp.DPipe(this=exp.Literal.string("\\x"), expression=exp.func("hex", column))
+    elif datatype.is_type("hugeint", "ubigint", "uhugeint"):
+        target, export = exp.DataType.build("DECIMAL(38, 0)"), column
+    elif datatype.is_type("utinyint", "tinyint"):
+        target, export = exp.DataType.build("SMALLINT"), column
+    else:
+        target, export = datatype, column
+    return exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=target), export
+
+
+class PostgresSession:
+    """Rows go to a temporary table by COPY, then one set-based statement writes them; the state
+    row commits in the same Postgres transaction."""
+
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        progress: Progress,
+        config: dict[str, Any],
+    ) -> None:
+        self.engine = connection
+        self.progress = progress
+        self.where = f"{config['database']} on {config['host']}:{config.get('port') or 5432}"
+        psycopg2 = require("psycopg2", extra="postgres", feature="the postgres destination")
+        self.errors = psycopg2
+        try:
+            self.server = psycopg2.connect(
+                host=config["host"],
+                port=config.get("port") or 5432,
+                dbname=config["database"],
+                user=config.get("user"),
+                password=config.get("password") or None,
+                connect_timeout=10,
+                application_name="recipec",
+            )
+        except psycopg2.Error as exc:
+            raise self._error(exc, "cannot connect to") from None
+
+    def _error(self, exc: BaseException, doing: str) -> ConnectorError:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        error = ConnectorError(f"{doing} postgres {self.where}: {message}", database=self.where)
+        transient = (
+            "could not connect",
+            "connection refused",
+            "timeout",
+            "server closed",
+            "terminating connection",
+            "deadlock",
+        )
+        error.retryable = any(marker in message.lower() for marker in transient)
+        return error
+
+    def _run(self, statement: str, values: dict[str, Any] | None = None) -> Any:
+        cursor = self.server.cursor()
+        try:
+            cursor.execute(statement, values)
+        except self.errors.Error as exc:
+            raise self._error(exc, "cannot write to") from None
+        return cursor
+
+    def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
+        if step.read_sql is None:
+            return None
+        try:
+            cursor = self.server.cursor()
+            cursor.execute(step.read_sql, {"recipe_name": recipe_name})
+            state = _state_from(cursor.fetchone())
+        except self.errors.errors.UndefinedTable:
+            state = None  # first run: no state table yet
+        except self.errors.Error as exc:
+            raise self._error(exc, "cannot read the state from") from None
+        self.server.rollback()  # end the read; the write starts a fresh transaction
+        return state
+
+    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult:
+        result = WriteResult(rows=0)
+        columns = [postgres_column(name, type_name) for name, type_name in staged]
+        stage = exp.Create(
+            this=exp.Schema(
+                this=exp.to_identifier(STAGE, quoted=True),
+                expressions=[definition for definition, _ in columns],
+            ),
+            kind="TABLE",
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        self._run(stage.sql("postgres") + " ON COMMIT DROP")
+        self._copy_stage(step, [export for _, export in columns])
+        for statement in step.setup_sql:
+            self._run(statement)
+        if full_refresh or step.write_mode == "overwrite":
+            statements = step.full_refresh_sql
+        else:
+            self._run(step.create_sql)  # type: ignore[arg-type]
+            for alter in self._new_columns(step, staged):
+                result.notes.append(f"added column: {alter}")
+                self._run(alter)
+            statements = step.write_sql
+            if step.fallback_write_sql and self.server.server_version < 150000:
+                statements = [
+                    s for s in statements if s.startswith("CREATE")
+                ] + step.fallback_write_sql
+        names = [c for c, _ in staged]
+        for statement in statements:
+            bound = binding.bind_columns(statement, names, step.merge_keys, "postgres")
+            log.debug("write:\n%s", bound)
+            cursor = self._run(bound)
+            if cursor.rowcount is not None and cursor.rowcount >= 0:
+                result.rows = cursor.rowcount
+        return result
+
+    def _copy_stage(self, step: WriteStep, exports: list[exp.Expr]) -> None:
+        """Export the staged rows as CSV with DuckDB (parallel, to a temporary file, so memory
+        stays bounded) and COPY them into the server's temporary stage table."""
+        handle, path = tempfile.mkstemp(prefix="recipec-", suffix=".csv")
+        os.close(handle)
+        try:
+            query = exp.select(*exports).from_(exp.to_identifier(STAGE, quoted=True))
+            target = exp.Literal.string(path).sql("duckdb")
+            with self.progress.statement("export for COPY", self.engine):
+                self.engine.execute(
+                    f"COPY ({query.sql('duckdb')}) TO {target} (FORMAT csv, HEADER false)"
+                )
+            with open(path, "rb") as data:
+                cursor = self.server.cursor()
+                try:
+                    cursor.copy_expert(step.load_sql[0], data, size=1 << 20)
+                except self.errors.Error as exc:
+                    raise self._error(exc, "cannot load rows into") from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+    def _new_columns(self, step: WriteStep, staged: Columns) -> list[str]:
+        target = sqlglot.parse_one(step.table, into=exp.Table, dialect="postgres")
+        cursor = self._run(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "coalesce(%(schema)s, current_schema()) AND table_name = %(table)s",
+            {"schema": target.db or None, "table": target.name},
+        )
+        existing = {row[0].lower() for row in cursor.fetchall()}
+        missing = [(n, t) for n, t in staged if n.lower() not in existing]
+        statements = []
+        for name, type_name in missing:
+            definition, _ = postgres_column(name, type_name)
+            alter = exp.Alter(this=target.copy(), kind="TABLE", actions=[definition])
+            statements.append(alter.sql("postgres"))
+        return statements
+
+    def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        for statement in step.setup_sql:
+            self._run(statement)
+        for statement in step.commit_sql:
+            self._run(statement, values)
+
+    def commit(self) -> None:
+        try:
+            self.server.commit()
+        except self.errors.Error as exc:
+            raise self._error(exc, "cannot commit to") from None
+
+    def rollback(self) -> None:
+        with contextlib.suppress(Exception):
+            self.server.rollback()
+        with contextlib.suppress(duckdb.Error):
+            self.engine.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.server.close()
+        self.engine.close()
