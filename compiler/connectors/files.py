@@ -51,6 +51,8 @@ class CsvOptions(StrictModel):
     """Read every column as text (then cast what you need)."""
     sample_size: int | None = None
     """Rows sampled to detect types; -1 reads the whole file first."""
+    union_by_name: bool | None = None
+    """Match columns by name across files whose headers differ (a file may add columns)."""
 
 
 class CsvConfig(FileSourceConfig):
@@ -82,6 +84,7 @@ class CsvSource:
             timestampformat=_literal(o.timestamp_format),
             all_varchar=_literal(o.all_varchar),
             sample_size=_literal(o.sample_size),
+            union_by_name=_literal(o.union_by_name),
         )
 
 
