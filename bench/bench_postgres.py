@@ -86,7 +86,7 @@ SELECT
     i % 3 = 0,
     CASE WHEN i % 5 = 0 THEN NULL ELSE 'note ' || (i % 1000) END,
     jsonb_build_object('k', i % 10, 'tag', 't' || (i % 7))
-FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
+FROM generate_series({{first}}::bigint, {{last}}::bigint) AS i
 """
 INITIAL_UPDATED_AT = "timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second'"
 UPDATE_SQL = f"UPDATE {TABLE} SET updated_at = now(), quantity = quantity + 1 WHERE id % 100 = 0"
@@ -192,28 +192,28 @@ def median_run(side: Side) -> Sample:
 # -- the source ------------------------------------------------------------------------------
 
 
-def postgres(statements: Sequence[str], params: dict[str, Any] | None = None) -> list[Any]:
+def postgres(statements: Sequence[str]) -> list[Any]:
     """Run statements in autocommit mode; the last one's rows (if it returns any)."""
     connection = psycopg2.connect(**POSTGRES)
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
             for statement in statements:
-                cursor.execute(statement, params)
+                cursor.execute(statement)
             return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()
 
 
-def insert_rows(first: int, last: int, updated_at: str) -> list[str]:
-    return [INSERT_SQL.format(updated_at=updated_at).replace("%(first)s", str(first))
-            .replace("%(last)s", str(last))]
+def insert_rows(first: int, last: int, updated_at: str) -> str:
+    """Rows `first`..`last` (ids), generated server-side."""
+    return INSERT_SQL.format(first=int(first), last=int(last), updated_at=updated_at)
 
 
 def create_source(rows: int) -> float:
     """(Re)create recipec_bench.items with `rows` rows; returns the seconds it took."""
     started = time.perf_counter()
-    postgres([CREATE_SQL, *insert_rows(1, rows, INITIAL_UPDATED_AT)])
+    postgres([CREATE_SQL, insert_rows(1, rows, INITIAL_UPDATED_AT)])
     postgres([f"CREATE INDEX ON {TABLE} (updated_at)", f"VACUUM ANALYZE {TABLE}"])
     return time.perf_counter() - started
 
@@ -221,7 +221,7 @@ def create_source(rows: int) -> float:
 def change_source(rows: int) -> int:
     """Update 1% of the rows (updated_at = now(), quantity + 1), insert 1% new rows."""
     new = rows // 100
-    postgres([UPDATE_SQL, *insert_rows(rows + 1, rows + new, "now()")])
+    postgres([UPDATE_SQL, insert_rows(rows + 1, rows + new, "now()")])
     postgres([f"VACUUM ANALYZE {TABLE}"])
     return rows // 100 + new
 

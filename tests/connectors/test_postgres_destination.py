@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -67,7 +68,8 @@ def test_merge_updates_inserts_and_keeps_the_latest_duplicate(project, postgres,
     run_recipe_from_yaml("r.yaml")
     project.write(
         "data/b.csv",
-        "id,v,updated_at\n2,b2,2024-01-03 00:00:00\n2,b3,2024-01-04 00:00:00\n4,d,2024-01-03 00:00:00\n",
+        "id,v,updated_at\n2,b2,2024-01-03 00:00:00\n2,b3,2024-01-04 00:00:00\n"
+        "4,d,2024-01-03 00:00:00\n",
     )
     run_recipe_from_yaml("r.yaml")
     assert items(postgres) == [(1, "a"), (2, "b3"), (4, "d")]
@@ -92,7 +94,8 @@ def test_new_columns_are_added_and_types_are_kept(project, postgres):
     assert any("added column" in note for note in summary.notes)
     columns = postgres.rows(
         "SELECT column_name, data_type FROM information_schema.columns "
-        f"WHERE table_schema = '{postgres.namespace}' AND table_name = 'items' ORDER BY ordinal_position"
+        f"WHERE table_schema = '{postgres.namespace}' AND table_name = 'items' "
+        "ORDER BY ordinal_position"
     )
     assert columns == [
         ("id", "bigint"),
@@ -113,10 +116,8 @@ def test_overwrite_is_atomic_for_readers(project, postgres):
 
     def watch() -> None:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # a reader may wait out the swap, or retry
                 seen.add(postgres.rows(f"SELECT count(*) FROM {postgres.namespace}.items")[0][0])
-            except Exception:  # the table is being swapped: readers wait, or retry
-                pass
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch)
