@@ -95,7 +95,7 @@ SELECT count(*), sum(id), sum(quantity), (extract(epoch FROM max(updated_at)) * 
 FROM {TABLE}
 """
 DUCKDB_TOTALS_SQL = (
-    "SELECT count(*), sum(id), sum(quantity), epoch_us(max(updated_at)) FROM {db}.main.items"
+    "SELECT count(*), sum(id), sum(quantity), epoch_us(max(updated_at)) FROM main.items"
 )
 
 
@@ -119,6 +119,7 @@ class Side:
     name: str
     command: list[str]
     prepare: Callable[[], None]
+    database: Path
     optional: bool = False
     """A failing optional side (a dlt backend) is dropped and reported, not fatal."""
     samples: list[Sample] = field(default_factory=list)
@@ -267,23 +268,28 @@ def plain_command(mode: str, database: Path, work: Path) -> list[str]:
 
 def full_load_sides(work: Path, dlt_python: Path | None) -> list[Side]:
     plain_db, recipec_db, state = work / "plain.duckdb", work / "recipec.duckdb", work / "state"
-    sides = [
-        Side(
-            "DuckDB reference",
-            plain_command("full", plain_db, work),
-            lambda: remove(plain_db),
-        ),
-        Side("recipec", recipec_command(recipec_db, state), lambda: remove(recipec_db, state)),
-    ]
-    for backend in DLT_BACKENDS if dlt_python else ():
-        sides.append(dlt_side(backend, work, dlt_python))  # type: ignore[arg-type]
-    return sides
+    plain = Side(
+        "DuckDB reference",
+        plain_command("full", plain_db, work),
+        lambda: remove(plain_db),
+        plain_db,
+    )
+    recipec = Side(
+        "recipec",
+        recipec_command(recipec_db, state),
+        lambda: remove(recipec_db, state),
+        recipec_db,
+    )
+    dlts = [dlt_side(backend, work, dlt_python) for backend in DLT_BACKENDS] if dlt_python else []
+    return [plain, recipec, *dlts]
 
 
 def dlt_side(backend: str, work: Path, dlt_python: Path) -> Side:
     database, pipelines = work / f"dlt_{backend}.duckdb", work / f"dlt_{backend}_pipelines"
     command = [str(dlt_python), str(DLT_SCRIPT), "load", backend, str(database), str(pipelines)]
-    return Side(f"dlt ({backend})", command, lambda: remove(database, pipelines), optional=True)
+    return Side(
+        f"dlt ({backend})", command, lambda: remove(database, pipelines), database, optional=True
+    )
 
 
 def incremental_sides(work: Path, base_db: Path, base_state: Path) -> list[Side]:
@@ -300,8 +306,9 @@ def incremental_sides(work: Path, base_db: Path, base_state: Path) -> list[Side]
             "DuckDB reference merge",
             plain_command("incremental", plain_db, work),
             lambda: copy_database(base_db, plain_db),
+            plain_db,
         ),
-        Side("recipec", recipec_command(recipec_db, state), prepare_recipec),
+        Side("recipec", recipec_command(recipec_db, state), prepare_recipec, recipec_db),
     ]
 
 
@@ -312,7 +319,7 @@ def duckdb_totals(database: Path) -> tuple[int, ...]:
     import duckdb  # only now: this process stays small while it spawns the measured ones
 
     with duckdb.connect(str(database), read_only=True) as connection:
-        row = connection.execute(DUCKDB_TOTALS_SQL.format(db="main")).fetchone()
+        row = connection.execute(DUCKDB_TOTALS_SQL).fetchone()
     return tuple(int(value) for value in row) if row else ()
 
 
@@ -340,30 +347,29 @@ def dlt_totals(dlt_python: Path, database: Path) -> dict[str, int]:
     return json.loads(done.stdout)
 
 
-def full_load_checks(
-    work: Path, sides: list[Side], rows: int, dlt_python: Path | None
-) -> list[tuple[str, bool]]:
+def full_load_checks(sides: list[Side], dlt_python: Path | None) -> list[tuple[str, bool]]:
     expected = source_totals()
-    plain, recipec = duckdb_totals(work / "plain.duckdb"), duckdb_totals(work / "recipec.duckdb")
-    different = same_rows(work / "plain.duckdb", work / "recipec.duckdb")
+    plain, recipec = duckdb_totals(sides[0].database), duckdb_totals(sides[1].database)
+    different = same_rows(sides[0].database, sides[1].database)
     checks = [
-        (f"recipec: {recipec[0]:,} rows, count/sum(id)/sum(quantity) = source", recipec == expected),
-        (f"DuckDB reference: {plain[0]:,} rows, same totals as the source", plain == expected),
+        (
+            f"recipec: {recipec[0]:,} rows; count, sum(id), sum(quantity), max(updated_at)"
+            " = source",
+            recipec == expected,
+        ),
+        (f"DuckDB reference: {plain[0]:,} rows; same totals as the source", plain == expected),
         (f"recipec = DuckDB reference row for row ({different:,} differing)", different == 0),
     ]
-    for side in active(sides):
-        if side.optional and dlt_python is not None:
-            backend = side.name[side.name.index("(") + 1 : -1]
-            found = dlt_totals(dlt_python, work / f"dlt_{backend}.duckdb")
-            ok = (found["rows"], found["ids"]) == (rows, expected[1])
-            checks.append((f"{side.name}: {found['rows']:,} rows, sum(id) = source", ok))
+    for side in active(sides[2:]):
+        found = dlt_totals(dlt_python, side.database)  # type: ignore[arg-type]
+        ok = (found["rows"], found["ids"]) == expected[:2]
+        checks.append((f"{side.name}: {found['rows']:,} rows; count, sum(id) = source", ok))
     return checks
 
 
-def incremental_checks(work: Path, sides: list[Side], changed: int) -> list[tuple[str, bool]]:
+def incremental_checks(sides: list[Side], changed: int) -> list[tuple[str, bool]]:
     expected = source_totals()
-    recipec = duckdb_totals(work / "recipec_incremental.duckdb")
-    plain = duckdb_totals(work / "plain_incremental.duckdb")
+    plain, recipec = duckdb_totals(sides[0].database), duckdb_totals(sides[1].database)
     read = {side.name: json_rows_read(median_run(side).stdout) for side in sides}
     reads = ", ".join(f"{name} {count:,}" for name, count in read.items())
     return [
@@ -403,12 +409,12 @@ class Target:
         sign = ">=" if self.at_least else "<="
         value = f"{self.value:.2f}{self.unit}"
         goal = f"{sign} {self.goal:.2f}{self.unit}"
-        return f"  {self.label:<50}{value:>12}{goal:>14}  {'PASS' if ok else 'MISS'}"
+        return f"  {self.label:<46}{value:>12}{goal:>16}  {'PASS' if ok else 'MISS'}"
 
 
 def side_table(sides: list[Side], base: Side) -> list[str]:
     header = f"  {'tool':<26}{'wall (s)':>10}{'CPU (s)':>10}{'peak RSS (MiB)':>16}"
-    lines = [header + f"{'wall vs ' + base.name:>30}"]
+    lines = [header + f"  wall vs {base.name}"]
     for side in sides:
         if side.failure is not None:
             lines.append(f"  {side.name:<26}  failed: {side.failure}")
@@ -416,7 +422,7 @@ def side_table(sides: list[Side], base: Side) -> list[str]:
         ratio = median(side, "wall") / median(base, "wall")
         lines.append(
             f"  {side.name:<26}{median(side, 'wall'):>10.2f}{median(side, 'cpu'):>10.2f}"
-            f"{median(side, 'peak_mib'):>16.1f}{ratio:>29.2f}x"
+            f"{median(side, 'peak_mib'):>16.1f}{ratio:>12.2f}x"
         )
     return lines
 
@@ -469,22 +475,18 @@ def full_load_scenario(args: argparse.Namespace, work: Path) -> tuple[Side, bool
     print(recipec_steps(sides[1]))
     print("  targets:")
     print("\n".join(target.line() for target in full_load_targets(sides)))
-    return sides[1], print_checks(full_load_checks(work, sides, args.rows, dlt_python))
+    return sides[1], print_checks(full_load_checks(sides, dlt_python))
 
 
 def find_dlt(path: str) -> Path | None:
-    if args_skip_dlt(path):
+    """dlt's Python, or None (and why) when dlt is skipped."""
+    if path.lower() in ("", "none"):
         print("dlt: skipped (--dlt-python none)")
         return None
-    python = Path(path)
-    if not python.exists():
-        print(f"dlt: skipped, {python} not found (see bench/dlt_pg_load.py for the setup)")
+    if not Path(path).exists():
+        print(f"dlt: skipped, {path} not found (see bench/dlt_pg_load.py for the setup)")
         return None
-    return python
-
-
-def args_skip_dlt(path: str) -> bool:
-    return path.lower() in ("", "none")
+    return Path(path)
 
 
 def incremental_scenario(args: argparse.Namespace, work: Path) -> bool:
@@ -505,7 +507,7 @@ def incremental_scenario(args: argparse.Namespace, work: Path) -> bool:
     ratio = median(sides[1], "wall") / median(sides[0], "wall")
     print("  targets:")
     print(Target("recipec / DuckDB reference merge (wall)", ratio, INCREMENTAL_VS_DUCKDB).line())
-    return print_checks(incremental_checks(work, sides, changed))
+    return print_checks(incremental_checks(sides, changed))
 
 
 def memory_scenario(args: argparse.Namespace, work: Path, at_rows: Side) -> bool:

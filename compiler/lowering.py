@@ -178,9 +178,30 @@ def stage_query(ir: LoadIR, read: exp.Select) -> exp.Select:
     query = exp.select(exp.Star()).from_(_table(ctes[-1][0]))
     for name, cte in ctes:
         query = query.with_(exp.to_identifier(name, quoted=True), as_=cte)
-    if ir.destination.write_mode == "merge":
+    if ir.destination.write_mode in ("merge", "scd2"):
         query = query.qualify(_latest_per_key(ir).eq(1))
+    if ir.destination.write_mode == "scd2":
+        query = _with_versions(query, ctes[-1][0], ir.destination.config)
     return query
+
+
+def _with_versions(query: exp.Select, last_step: str, config: Any) -> exp.Select:
+    """scd2: each staged row with its hash and the validity of the version it opens."""
+    validity = config.scd2
+    return query.select(
+        exp.alias_(
+            exp.func("md5", exp.cast(exp.column(last_step, quoted=True), "VARCHAR")),
+            exp.to_identifier(statements.HASH, quoted=True),
+        ),
+        exp.alias_(
+            exp.cast(exp.Placeholder(this="run_at"), "TIMESTAMPTZ"),
+            exp.to_identifier(validity.valid_from, quoted=True),
+        ),
+        exp.alias_(
+            exp.cast(exp.null(), "TIMESTAMPTZ"), exp.to_identifier(validity.valid_to, quoted=True)
+        ),
+        copy=False,
+    )
 
 
 def _latest_per_key(ir: LoadIR) -> exp.Expression:

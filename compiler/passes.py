@@ -68,8 +68,11 @@ def choose_staging(ir: LoadIR) -> LoadIR:
     A merge deduplicates and upserts from it, and an incremental load reads the new watermark
     from it. Otherwise the stage is a view and the write streams straight from the source.
     """
-    if ir.destination.write_mode == "merge":
-        return ir.replace(materialize_stage=True, stage_reason="merge upserts from the batch")
+    if ir.destination.write_mode in ("merge", "scd2"):
+        return ir.replace(
+            materialize_stage=True,
+            stage_reason=f"{ir.destination.write_mode} reads the batch more than once",
+        )
     if isinstance(ir.source.incremental, CursorIncremental):
         return ir.replace(
             materialize_stage=True, stage_reason="the new watermark is read from the batch"

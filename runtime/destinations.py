@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("recipec.runtime")
 STAGED = f'"{STAGE}"'
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
 Columns = list[tuple[str, str]]
 
 
@@ -43,7 +45,9 @@ class WriteResult:
 class DestinationSession(Protocol):
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None: ...
 
-    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult: ...
+    def write(
+        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+    ) -> WriteResult: ...
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None: ...
 
@@ -83,7 +87,9 @@ class DuckDBSession:
         except duckdb.CatalogException:
             return None  # first run: no state table yet
 
-    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult:
+    def write(
+        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+    ) -> WriteResult:
         result = WriteResult(rows=0)
         for statement in step.setup_sql:
             self.connection.execute(statement)
@@ -100,7 +106,7 @@ class DuckDBSession:
             bound = binding.bind_columns(statement, names, step.merge_keys, "duckdb")
             log.debug("write:\n%s", bound)
             with self.progress.statement(f"write {step.table}", self.connection):
-                row = self.connection.execute(bound).fetchone()
+                row = engine.execute(self.connection, bound, values).fetchone()
             if row and isinstance(row[0], int):
                 result.rows = int(row[0])
         return result
@@ -141,7 +147,9 @@ class PluginSession(DuckDBSession):
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
         return None
 
-    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult:
+    def write(
+        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+    ) -> WriteResult:
         registration = get_destination(step.destination)
         if registration is None:
             raise ConnectorError(
@@ -286,7 +294,9 @@ class PostgresSession:
         self.server.rollback()  # end the read; the write starts a fresh transaction
         return state
 
-    def write(self, step: WriteStep, *, full_refresh: bool, staged: Columns) -> WriteResult:
+    def write(
+        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+    ) -> WriteResult:
         result = WriteResult(rows=0)
         columns = [postgres_column(name, type_name) for name, type_name in staged]
         stage = exp.Create(
@@ -317,7 +327,8 @@ class PostgresSession:
         for statement in statements:
             bound = binding.bind_columns(statement, names, step.merge_keys, "postgres")
             log.debug("write:\n%s", bound)
-            cursor = self._run(bound)
+            used = {name: values[name] for name in _PYFORMAT.findall(bound) if name in values}
+            cursor = self._run(bound, used or None)
             if cursor.rowcount is not None and cursor.rowcount >= 0:
                 result.rows = cursor.rowcount
         return result

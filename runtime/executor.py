@@ -157,7 +157,7 @@ class Executor:
             table=self.plan.write.table,
             full_refresh=self.full_refresh,
         )
-        self.values: dict[str, Any] = {}
+        self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
         self.read_from_batches = False
         self.source_attached = False
@@ -479,7 +479,7 @@ class Executor:
 
     def visit_write(self, step: WriteStep) -> int:
         result = self.session.write(
-            step, full_refresh=self.full_refresh, staged=self._columns(STAGE)
+            step, full_refresh=self.full_refresh, staged=self._columns(STAGE), values=self.values
         )
         written = result.rows if result.rows or self.plan.stage.materialize else self.stage_rows
         self.summary.notes.extend(result.notes)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
+from pydantic import model_validator
 from sqlglot import exp
 
-from recipec.compiler.models import LocalPath, StrictModel
+from recipec.compiler.models import LocalPath, StrictModel, TableName, parse_table_name
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,50 @@ class FileSourceConfig(StrictModel):
 
     path: LocalPath
     """A file path or glob, relative to the recipe file that wrote it."""
+
+
+class Scd2Columns(StrictModel):
+    """Names of the validity columns of `write_mode: scd2`."""
+
+    valid_from: str = "valid_from"
+    valid_to: str = "valid_to"
+    """NULL while the version is current."""
+
+
+class TableWriteConfig(StrictModel):
+    """How a SQL destination writes a table; shared by DuckDB and Postgres."""
+
+    table: TableName
+    """`[schema.]table`; the schema is created when missing."""
+    write_mode: Literal["append", "overwrite", "merge", "scd2"] = "append"
+    merge_keys: list[str] = []
+    """Columns identifying a row, for `merge` and `scd2`."""
+    merge_strategy: Literal["upsert", "delete_insert"] = "upsert"
+    """`upsert`: update matched rows, insert new ones; `delete_insert`: delete the batch's keys,
+    then insert the batch."""
+    scd2: Scd2Columns = Scd2Columns()
+    hard_delete_column: str | None = None
+    """A source flag: a row with it true deletes the destination row (closes it in scd2)."""
+    soft_delete_column: str | None = None
+    """A source flag: a row with it true only sets that flag on the destination row."""
+    state_schema: str = "recipec"
+    """Schema of the `_recipec_state` and `_recipec_loads` tables."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableWriteConfig:
+        if len(parse_table_name(self.table)) > 2:
+            raise ValueError(
+                "table: write [schema.]table; the database is the `database` key, not a catalog"
+            )
+        if self.write_mode in ("merge", "scd2") and not self.merge_keys:
+            raise ValueError(
+                f"write_mode '{self.write_mode}' needs merge_keys (the columns identifying a row)"
+            )
+        deletes = [c for c in (self.hard_delete_column, self.soft_delete_column) if c]
+        if len(deletes) > 1:
+            raise ValueError("give hard_delete_column or soft_delete_column, not both")
+        if deletes and self.write_mode not in ("merge", "scd2"):
+            raise ValueError("delete columns need write_mode merge or scd2 (rows need keys)")
+        if self.soft_delete_column and self.write_mode == "scd2":
+            raise ValueError("scd2 closes deleted rows: use hard_delete_column with scd2")
+        return self

@@ -8,36 +8,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
 from sqlglot import exp
 
 from recipec.compiler.connectors import statements as sql
-from recipec.compiler.connectors.base import DestinationCapabilities, WriteStatements
-from recipec.compiler.models import SecretSetting, StrictModel, TableName, parse_table_name
+from recipec.compiler.connectors.base import (
+    DestinationCapabilities,
+    TableWriteConfig,
+    WriteStatements,
+)
+from recipec.compiler.models import SecretSetting
 from recipec.registry import register_destination
 
 
-class PostgresDestinationConfig(StrictModel):
+class PostgresDestinationConfig(TableWriteConfig):
     type: Literal["postgres"]
     host: str = "localhost"
     port: int = 5432
     database: str
     user: str | None = None
     password: SecretSetting | None = None
-    table: TableName
-    """`[schema.]table`; the schema is created when missing."""
-    write_mode: Literal["append", "overwrite", "merge"] = "append"
-    merge_keys: list[str] = []
-    merge_strategy: Literal["upsert", "delete_insert"] = "upsert"
-    state_schema: str = "recipec"
-
-    @model_validator(mode="after")
-    def _check(self) -> PostgresDestinationConfig:
-        if len(parse_table_name(self.table)) > 2:
-            raise ValueError("table: write [schema.]table (the database is `database`)")
-        if self.write_mode == "merge" and not self.merge_keys:
-            raise ValueError("write_mode 'merge' needs merge_keys (the columns identifying a row)")
-        return self
 
 
 def _like_stage(table: exp.Table, exists: bool) -> exp.Create:
@@ -48,8 +37,8 @@ def _like_stage(table: exp.Table, exists: bool) -> exp.Create:
     )
 
 
-def _upsert_on_conflict(table: exp.Table, keys: list[str]) -> exp.Insert:
-    insert = sql.append(table)
+def _upsert_on_conflict(table: exp.Table, keys: list[str], where: exp.Expr | None) -> exp.Insert:
+    insert = sql.append(table, where)
     insert.set(
         "conflict",
         exp.OnConflict(
@@ -81,7 +70,7 @@ class PostgresDestination:
     """A PostgreSQL table, written with COPY and one set-based statement per batch."""
 
     capabilities = DestinationCapabilities(
-        write_modes=frozenset({"append", "overwrite", "merge"}),
+        write_modes=frozenset({"append", "overwrite", "merge", "scd2"}),
         holds_state=True,
         dialect="postgres",
     )
@@ -95,12 +84,13 @@ class PostgresDestination:
         schema = sql.create_schema(table)
         merging = config.write_mode == "merge"
         setup: list[exp.Expr] = [schema] if schema is not None else []
-        write = sql.write_statements(
-            table, config.write_mode, config.merge_keys, config.merge_strategy
-        )
+        write = sql.write_statements(table, config)
         fallback = []
         if merging and config.merge_strategy == "upsert":
-            fallback = [_upsert_on_conflict(table, config.merge_keys)]
+            fallback = [
+                *sql.delete_flagged(table, config),
+                _upsert_on_conflict(table, config.merge_keys, sql.kept_rows(config)),
+            ]
         create: exp.Expr = _like_stage(table, exists=True)
         return WriteStatements(
             setup=setup,

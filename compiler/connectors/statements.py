@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from recipec.compiler.connectors.base import TableWriteConfig
 from recipec.compiler.models import parse_table_name
 
 STAGE = "_recipec_stage"
+HASH = "_recipec_hash"
+"""scd2: a hash of each staged row, kept in the table to tell changed rows from unchanged."""
 STATE_TABLE = "_recipec_state"
 LOADS_TABLE = "_recipec_loads"
 
@@ -47,9 +50,12 @@ def create_table(table: exp.Table) -> exp.Create:
     )
 
 
-def append(table: exp.Table) -> exp.Insert:
+def append(table: exp.Table, where: exp.Expr | None = None) -> exp.Insert:
     """`INSERT INTO t SELECT * FROM stage`: the columns are matched by name at run time."""
-    return exp.Insert(this=table.copy(), expression=_select_stage())
+    select = _select_stage()
+    if where is not None:
+        select = select.where(where)
+    return exp.Insert(this=table.copy(), expression=select)
 
 
 def overwrite(table: exp.Table) -> exp.Create:
@@ -57,55 +63,150 @@ def overwrite(table: exp.Table) -> exp.Create:
     return exp.Create(this=table.copy(), kind="TABLE", replace=True, expression=_select_stage())
 
 
-def merge(table: exp.Table, keys: list[str]) -> exp.Merge:
-    """Upsert on `keys`. `*` is bound to the staged columns by name at run time."""
+def _flag(column: str, table: str) -> exp.Expr:
+    """A delete flag as a condition: NULL counts as false."""
+    return exp.func("coalesce", exp.column(column, table=table, quoted=True), exp.false())
+
+
+def merge(table: exp.Table, config: TableWriteConfig) -> exp.Merge:
+    """Upsert on the merge keys. `*` is bound to the staged columns by name at run time.
+
+    With a delete flag: a flagged row deletes (hard) or only flags (soft) its match, and is never
+    inserted.
+    """
     target, source = "target", "source"
     on = exp.and_(
         *(
             exp.column(k, table=target, quoted=True).eq(exp.column(k, table=source, quoted=True))
-            for k in keys
+            for k in config.merge_keys
         )
     )
     target_table = table.copy()
     target_table.set("alias", exp.TableAlias(this=exp.to_identifier(target, quoted=True)))
     source_table = stage_table()
     source_table.set("alias", exp.TableAlias(this=exp.to_identifier(source, quoted=True)))
+    flag_column = config.hard_delete_column or config.soft_delete_column
+    whens: list[exp.When] = []
+    if config.hard_delete_column:
+        whens.append(
+            exp.When(matched=True, condition=_flag(flag_column, source), then=exp.var("DELETE"))
+        )
+    elif config.soft_delete_column:
+        mark = exp.EQ(
+            this=exp.column(flag_column, quoted=True),
+            expression=exp.column(flag_column, table=source, quoted=True),
+        )
+        whens.append(
+            exp.When(
+                matched=True,
+                condition=_flag(flag_column, source),
+                then=exp.Update(expressions=[mark]),
+            )
+        )
+    whens.append(exp.When(matched=True, then=exp.Update(expressions=[exp.Star()])))
+    insert = exp.When(matched=False, then=exp.Insert(this=exp.Star()))
+    if flag_column:
+        insert.set("condition", exp.not_(_flag(flag_column, source)))
+    whens.append(insert)
     return exp.Merge(
-        this=target_table,
-        using=source_table,
-        on=on,
-        whens=exp.Whens(
-            expressions=[
-                exp.When(matched=True, then=exp.Update(expressions=[exp.Star()])),
-                exp.When(matched=False, then=exp.Insert(this=exp.Star())),
-            ]
-        ),
+        this=target_table, using=source_table, on=on, whens=exp.Whens(expressions=whens)
     )
 
 
-def _keys_match(table: exp.Table, keys: list[str]) -> exp.Expr:
-    name = table.name
+def _keys_match(table: exp.Table, keys: list[str], other: str = STAGE) -> exp.Expr:
+    name = table.alias_or_name
     return exp.and_(
         *(
-            exp.column(k, table=name, quoted=True).eq(exp.column(k, table=STAGE, quoted=True))
+            exp.column(k, table=name, quoted=True).eq(exp.column(k, table=other, quoted=True))
             for k in keys
         )
     )
 
 
-def delete_matching(table: exp.Table, keys: list[str]) -> exp.Delete:
-    """Rows of `table` whose keys are in the batch (the first half of `delete_insert`)."""
-    return exp.Delete(
-        this=table.copy(), using=[stage_table()], where=exp.Where(this=_keys_match(table, keys))
+def kept_rows(config: TableWriteConfig) -> exp.Expr | None:
+    """Staged rows that are written (not flagged deleted), or None when every row is."""
+    flag = config.hard_delete_column or config.soft_delete_column
+    return exp.not_(_flag(flag, STAGE)) if flag else None
+
+
+def delete_matching(table: exp.Table, keys: list[str], where: exp.Expr | None = None) -> exp.Delete:
+    """Rows of `table` whose keys are in the batch."""
+    condition = _keys_match(table, keys)
+    if where is not None:
+        condition = exp.and_(condition, where)
+    return exp.Delete(this=table.copy(), using=[stage_table()], where=exp.Where(this=condition))
+
+
+def _update_from_stage(
+    table: exp.Table, column: str, value: exp.Expr, condition: exp.Expr
+) -> exp.Update:
+    """`UPDATE table SET column = value FROM stage WHERE condition`."""
+    return exp.Update(
+        this=table.copy(),
+        expressions=[exp.EQ(this=exp.column(column, quoted=True), expression=value)],
+        from_=exp.From(this=stage_table()),
+        where=exp.Where(this=condition),
     )
 
 
-def write_statements(table: exp.Table, mode: str, keys: list[str], strategy: str) -> list[exp.Expr]:
-    """The statements that write the staged rows in `mode` (overwrite is per destination)."""
-    if mode == "merge" and strategy == "delete_insert":
-        return [delete_matching(table, keys), append(table)]
-    if mode == "merge":
-        return [merge(table, keys)]
+def delete_flagged(table: exp.Table, config: TableWriteConfig) -> list[exp.Expr]:
+    """Handle flagged rows outside a MERGE: hard deletes delete, soft deletes set the flag."""
+    if config.hard_delete_column:
+        flagged = _flag(config.hard_delete_column, STAGE)
+        return [delete_matching(table, config.merge_keys, flagged)]
+    if config.soft_delete_column:
+        column = config.soft_delete_column
+        condition = exp.and_(_keys_match(table, config.merge_keys), _flag(column, STAGE))
+        return [
+            _update_from_stage(
+                table, column, exp.column(column, table=STAGE, quoted=True), condition
+            )
+        ]
+    return []
+
+
+def scd2(table: exp.Table, config: TableWriteConfig) -> list[exp.Expr]:
+    """Close the current version of rows that changed (or were deleted), then open a version for
+    each new or changed row. Rows are compared by `HASH`, a hash of the staged row; unchanged
+    rows are untouched. `$run_at` is the run's timestamp."""
+    valid_to = exp.column(config.scd2.valid_to, table=table.alias_or_name, quoted=True)
+    current = valid_to.is_(exp.null())
+    changed = exp.column(HASH, table=table.alias_or_name, quoted=True).neq(
+        exp.column(HASH, table=STAGE, quoted=True)
+    )
+    if config.hard_delete_column:
+        changed = exp.or_(changed, _flag(config.hard_delete_column, STAGE))
+    close = _update_from_stage(
+        table,
+        config.scd2.valid_to,
+        exp.Placeholder(this="run_at"),
+        exp.and_(_keys_match(table, config.merge_keys), current, changed),
+    )
+    versions = table.copy()
+    versions.set("alias", exp.TableAlias(this=exp.to_identifier("current", quoted=True)))
+    still_current = exp.column(config.scd2.valid_to, table="current", quoted=True).is_(exp.null())
+    has_current = exp.Exists(
+        this=exp.select(exp.Literal.number(1))
+        .from_(versions)
+        .where(exp.and_(_keys_match(versions, config.merge_keys), still_current))
+    )
+    opened = exp.not_(has_current)
+    kept = kept_rows(config)
+    return [close, append(table, exp.and_(opened, kept) if kept is not None else opened)]
+
+
+def write_statements(table: exp.Table, config: TableWriteConfig) -> list[exp.Expr]:
+    """The statements that write the staged rows (overwrite is per destination)."""
+    if config.write_mode == "scd2":
+        return scd2(table, config)
+    if config.write_mode == "merge" and config.merge_strategy == "delete_insert":
+        return [
+            *delete_flagged(table, config),
+            delete_matching(table, config.merge_keys, kept_rows(config)),
+            append(table, kept_rows(config)),
+        ]
+    if config.write_mode == "merge":
+        return [merge(table, config)]
     return [append(table)]
 
 

@@ -69,7 +69,7 @@ def test_all_errors_are_reported_at_once_with_suggestions(project):
     assert found["transform.steps[0].columns.a", 11].hint == "did you mean 'integer'?"
     assert "precision is 1 to 38" in found["transform.steps[0].columns.b", 11].hint
     assert found["transform.steps[1].type", 12].hint == "did you mean 'rename_columns'?"
-    assert found["destination.write_mode", 18].expected == "one of: append, overwrite, merge"
+    assert found["destination.write_mode", 18].expected == "one of: append, overwrite, merge, scd2"
     assert found["destination.write_mode", 18].hint == "did you mean 'merge'?"
     assert "valid integer" in found["runtime.batch_size", 20].message
     assert all(p.location.file == "r.yaml" for p in problems)
