@@ -119,11 +119,14 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
     incremental = source.incremental
     spec = None
     if isinstance(incremental, CursorIncremental):
+        backfill = getattr(incremental, "backfill", None)
         spec = IncrementalSpec(
             strategy="cursor",
             cursor_column=incremental.cursor_column,
             cursor_output=ir.cursor_output,
             initial_value=incremental.initial_value,
+            end_value=getattr(incremental, "end_value", None),
+            backfill_step=backfill.step if backfill else None,
         )
     elif isinstance(incremental, ModifiedTimeIncremental):
         spec = IncrementalSpec(strategy="modified_time")

@@ -44,6 +44,10 @@ class IncrementalSpec(PlanModel):
     cursor_output: str | None = None
     """The cursor's name after the transform steps (where the new watermark is read)."""
     initial_value: str | int | float | None = None
+    end_value: str | int | float | None = None
+    """Rows before this value only (`$upper_bound`)."""
+    backfill_step: str | None = None
+    """Windows of this width from the watermark to `end_value`, each committed on its own."""
 
 
 class ExtractStep(PlanModel):

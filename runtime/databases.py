@@ -167,7 +167,9 @@ def read_with_driver(
     engine = sqlalchemy.create_engine(driver_url(step, config), pool_pre_ping=False)
     query = sqlalchemy.text(step.source_query or "")
     params = {
-        name: values.get(name) for name in ("watermark",) if f":{name}" in (step.source_query or "")
+        name: values.get(name)
+        for name in ("watermark", "upper_bound")
+        if f":{name}" in (step.source_query or "")
     }
     try:
         with engine.connect() as connection:

@@ -12,6 +12,7 @@ which trusts the state in the destination.
 from __future__ import annotations
 
 import glob
+import itertools
 import logging
 import os
 import time
@@ -82,11 +83,36 @@ class RunSummary:
     watermark: str | None = None
     full_refresh: bool = False
     files_loaded: list[str] = field(default_factory=list)
+    windows: int = 1
+    """Backfill windows committed (each in its own transaction)."""
     steps: list[StepTiming] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _combined(summaries: list[RunSummary]) -> RunSummary:
+    """One summary for a run made of backfill windows."""
+    last = summaries[-1]
+    total = RunSummary(
+        recipe=last.recipe,
+        status="success" if any(s.status == "success" for s in summaries) else last.status,
+        run_id=last.run_id,
+        plan_fingerprint=last.plan_fingerprint,
+        recipec_version=last.recipec_version,
+        table=last.table,
+        rows_read=sum(s.rows_read for s in summaries),
+        rows_written=sum(s.rows_written for s in summaries),
+        duration_seconds=round(sum(s.duration_seconds for s in summaries), 4),
+        watermark=next((s.watermark for s in reversed(summaries) if s.watermark), None),
+        full_refresh=last.full_refresh,
+        windows=len(summaries),
+    )
+    for summary in summaries:
+        total.steps.extend(summary.steps)
+        total.notes.extend(summary.notes)
+    return total
 
 
 def _import_plan_plugins(plan: Plan) -> None:
@@ -99,9 +125,17 @@ def _import_plan_plugins(plan: Plan) -> None:
         ) from None
 
 
+_CRASH_COUNTS: dict[str, int] = {}
+
+
 def _crash_point(name: str) -> None:
-    """Let the crash-consistency tests kill the process at a named point."""
-    if os.environ.get("RECIPEC_CRASH_AT") == name:
+    """Let the crash-consistency tests kill the process at a named point: RECIPEC_CRASH_AT=NAME,
+    or NAME:N for the N-th time the run passes it."""
+    wanted, _, nth = os.environ.get("RECIPEC_CRASH_AT", "").partition(":")
+    if wanted != name:
+        return
+    _CRASH_COUNTS[name] = _CRASH_COUNTS.get(name, 0) + 1
+    if _CRASH_COUNTS[name] >= int(nth or 1):
         os._exit(70)
 
 
@@ -138,11 +172,42 @@ class Executor:
             reraise=True,
         )
         try:
-            return retrying(self._attempt)
+            windows = self._backfill_windows()
+            if not windows:
+                return retrying(self._attempt)
+            summaries = []
+            for window in windows:  # each window commits on its own: a failure resumes here
+                self.window = window
+                summaries.append(retrying(self._attempt))
+            return _combined(summaries)
         except DataLoaderError as exc:
             exc.message = self.redactor(exc.message)
             exc.args = (exc.message,)
             raise
+
+    def _backfill_windows(self) -> list[tuple[str, str]]:
+        """[start, end) windows of `backfill.step` from `initial_value` to `end_value`."""
+        spec = self.plan.extract.incremental
+        if spec is None or not spec.backfill_step:
+            return []
+        with duckdb.connect() as scratch:
+            scratch.execute("SET TimeZone = 'UTC'")
+            bounds = [
+                str(row[0])
+                for row in scratch.execute(
+                    "SELECT CAST(unnest(generate_series(CAST($start AS TIMESTAMPTZ), "
+                    "CAST($end AS TIMESTAMPTZ), CAST($step AS INTERVAL))) AS VARCHAR)",
+                    {
+                        "start": spec.initial_value,
+                        "end": spec.end_value,
+                        "step": spec.backfill_step,
+                    },
+                ).fetchall()
+            ]
+        end = str(spec.end_value)
+        if not bounds or bounds[-1] != end:
+            bounds.append(end)
+        return list(itertools.pairwise(bounds))
 
     # -- one attempt --------------------------------------------------------------------------
 
@@ -159,6 +224,7 @@ class Executor:
         )
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
+        self.window: tuple[str, str] | None = getattr(self, "window", None)
         self.read_from_batches = False
         self.source_attached = False
         self.stage_rows = 0
@@ -266,6 +332,21 @@ class Executor:
             )
         return None if self.full_refresh else stored
 
+    def _bind_window(self, watermark: Any) -> None:
+        """Read [max(window start, watermark), window end); skip a window already committed."""
+        start, end = self.window  # type: ignore[misc]
+        row = self.connection.execute(
+            "SELECT CAST(greatest(CAST($start AS TIMESTAMPTZ), CAST(coalesce($watermark, $start) "
+            "AS TIMESTAMPTZ)) AS VARCHAR), CAST(coalesce($watermark, $start) AS TIMESTAMPTZ) "
+            ">= CAST($end AS TIMESTAMPTZ)",
+            {"start": start, "end": end, "watermark": watermark},
+        ).fetchone()
+        assert row is not None
+        self.values["watermark"], self.values["upper_bound"] = row[0], end
+        if row[1]:
+            self.nothing_to_load = True
+            self.summary.status = "up_to_date"
+
     def _bind_incremental(self, step: ExtractStep) -> None:
         spec = step.incremental
         if spec is None or spec.strategy != "cursor":
@@ -276,7 +357,10 @@ class Executor:
         else:
             watermark = spec.initial_value
         self.values["watermark"] = watermark
+        self.values["upper_bound"] = spec.end_value
         self.values["boundary_hashes"] = list(previous.boundary_hashes) if previous else []
+        if self.window is not None:
+            self._bind_window(watermark)
         self.summary.watermark = None if watermark is None else str(watermark)
 
     # -- extract -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from recipec.compiler.models import (
     CursorIncremental,
+    CursorValue,
     SecretSetting,
     StrictModel,
     TableName,
@@ -45,14 +46,30 @@ Duration = Annotated[str, AfterValidator(_duration)]
 """A span of time such as `5 minutes`, `2 hours` or `7 days`."""
 
 
+class Backfill(StrictModel):
+    step: Duration
+    """Each window of this width commits on its own, so a long load resumes where it stopped."""
+
+
 class DatabaseIncremental(CursorIncremental):
     """Rows whose cursor is at or past the last watermark, read in cursor order."""
+
+    end_value: CursorValue | None = None
+    """Read only rows before this value (every run, until it is removed)."""
+    backfill: Backfill | None = None
+    """Split the range from the watermark (or `initial_value`) to `end_value` into windows."""
 
     lookback: Duration | None = None
     """Re-read this window before the watermark (late-arriving rows); merge deduplicates."""
     safety_margin: Duration | None = None
     """Read only rows older than `now() - margin`, so rows of transactions still in flight are
     not skipped."""
+
+    @model_validator(mode="after")
+    def _backfill_needs_a_range(self) -> DatabaseIncremental:
+        if self.backfill is not None and (self.initial_value is None or self.end_value is None):
+            raise ValueError("backfill needs initial_value and end_value (the range to split)")
+        return self
 
 
 class DatabaseSourceConfig(StrictModel):
@@ -167,6 +184,8 @@ class DatabaseSource:
         predicate: exp.Expr = cursor >= watermark
         if incremental.initial_value is None:
             predicate = exp.or_(exp.Placeholder(this="watermark").is_(exp.null()), predicate)
+        if incremental.end_value is not None:
+            predicate = exp.and_(predicate, cursor < exp.Placeholder(this="upper_bound"))
         if incremental.safety_margin:
             upper = exp.Sub(
                 this=exp.CurrentTimestamp(),
