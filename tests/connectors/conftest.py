@@ -36,13 +36,24 @@ class Server:
     namespace: str
 
     def run(self, *statements: str) -> None:
-        with self.engine.begin() as connection:
+        """Run statements in one transaction, as written (no parameter interpolation)."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
             for statement in statements:
-                connection.exec_driver_sql(statement)
+                cursor.execute(statement)
+            connection.commit()
+        finally:
+            connection.close()
 
     def rows(self, query: str) -> list[tuple]:
-        with self.engine.connect() as connection:
-            return [tuple(r) for r in connection.exec_driver_sql(query)]
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(query)
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            connection.close()
 
     def source(self, table: str, **extra: object) -> dict[str, object]:
         """A recipe `source:` block reading `table` from this server."""

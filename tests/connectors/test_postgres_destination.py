@@ -128,7 +128,7 @@ def test_overwrite_is_atomic_for_readers(project, postgres):
         stop.set()
         watcher.join()
     assert seen == {20000}  # never empty, never half-written
-    assert postgres.rows(f"SELECT count(*) FROM {postgres.namespace}.items WHERE v LIKE 'w%%'") == [
+    assert postgres.rows(f"SELECT count(*) FROM {postgres.namespace}.items WHERE v LIKE 'w%'") == [
         (20000,)
     ]
 
