@@ -156,6 +156,12 @@ def _location(tree: Node, path: KeyPath) -> Any:
     return node.location
 
 
-def compile_recipe(recipe: Recipe) -> Plan:
-    """Lower a loaded recipe into its plan. Needs no connection to any source or destination."""
-    return lower(run_passes(build_ir(recipe)))
+def compile_recipe(recipe: Recipe, *, introspect: bool = False) -> Plan:
+    """Lower a loaded recipe into its plan. Connects to nothing, unless `introspect` asks to read
+    a database source's columns."""
+    ir = build_ir(recipe)
+    if introspect and ir.source.reader == "database":
+        from recipec.compiler.introspect import introspect as read_columns
+
+        ir = ir.replace(source_schema=tuple(read_columns(ir.source.type, ir.source.config)))
+    return lower(run_passes(ir))

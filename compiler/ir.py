@@ -97,6 +97,8 @@ class LoadIR:
     materialize_stage: bool = True
     stage_reason: str = ""
     warnings: tuple[str, ...] = field(default=())
+    source_schema: tuple[Any, ...] | None = None
+    """Databases, when introspected: `plan.SourceColumn`s."""
 
     def replace(self, **changes: Any) -> LoadIR:
         return replace(self, **changes)

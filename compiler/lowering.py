@@ -55,6 +55,7 @@ def lower(ir: LoadIR) -> Plan:
         name=ir.name,
         files=[RecipeFileRef(path=p, sha256=h) for p, h in ir.files],
         runtime=ir.runtime.model_dump(mode="json"),
+        warnings=list(ir.warnings),
         plugins=list(ir.plugins),
         plugin_paths=list(ir.plugin_paths),
         secrets={
@@ -137,6 +138,7 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         source_query=_driver_sql(database.source_query(), database.dialect) if database else None,
         source_dialect=database.dialect if database else None,
         scanner=database.scanner if database else None,
+        source_schema=list(ir.source_schema) if ir.source_schema is not None else None,
         config=_config(source.config, "source", ir.secrets),
         path=source.path,
         query=sql(read, pretty=True),

@@ -141,6 +141,24 @@ def check_write_mode(ir: LoadIR) -> LoadIR:
     return ir
 
 
+def check_cursor_nullable(ir: LoadIR) -> LoadIR:
+    """A cursor that can be NULL loses rows to the `>=` predicate: say so when the schema is
+    known (rows with a NULL cursor are loaded only by a full read)."""
+    incremental = ir.source.incremental
+    if not isinstance(incremental, CursorIncremental) or not ir.source_schema:
+        return ir
+    for column in ir.source_schema:
+        if column.name == incremental.cursor_column and column.nullable:
+            return ir.replace(
+                warnings=(
+                    *ir.warnings,
+                    f"cursor column '{column.name}' is nullable: rows with a NULL cursor are "
+                    "loaded only by a full read (the first run, or --full-refresh)",
+                )
+            )
+    return ir
+
+
 PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
     check_secrets,
     check_capabilities,
@@ -148,6 +166,7 @@ PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
     check_incremental,
     track_cursor,
     choose_staging,
+    check_cursor_nullable,
 )
 
 

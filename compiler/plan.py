@@ -50,6 +50,16 @@ class IncrementalSpec(PlanModel):
     """Windows of this width from the watermark to `end_value`, each committed on its own."""
 
 
+class SourceColumn(PlanModel):
+    """A database column as introspected: its type there, in DuckDB and in Arrow."""
+
+    name: str
+    source_type: str
+    duckdb_type: str
+    arrow_type: str
+    nullable: bool
+
+
 class ExtractStep(PlanModel):
     """Read the source: DuckDB reads it itself, or Python batches are staged first."""
 
@@ -67,6 +77,8 @@ class ExtractStep(PlanModel):
     source_dialect: str | None = None
     scanner: str | None = None
     """Databases: the DuckDB extension that can read it ("" when only the driver can)."""
+    source_schema: list[SourceColumn] | None = None
+    """Databases, with `--introspect`: the source's columns and their types."""
     incremental: IncrementalSpec | None = None
 
 
@@ -148,6 +160,8 @@ class Plan(PlanModel):
     plugin_paths: list[str] = []
     """Folders those modules are imported from (relative to the working directory)."""
     secrets: dict[str, SecretRef] = {}
+    warnings: list[str] = []
+    """Things the compiler noticed that do not stop a run (e.g. a nullable cursor)."""
     steps: list[Step]
 
     @property

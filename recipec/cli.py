@@ -164,21 +164,27 @@ def validate(
 @_var_option
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the plan JSON.")
+@click.option(
+    "--introspect", is_flag=True, help="Read a database source's column types (connects to it)."
+)
 @_common
 def compile_command(
     recipe: str,
     vars_: tuple[str, ...],
     output: str,
     output_file: str | None,
+    introspect: bool,
     debug: bool,
     log_format: str,
 ) -> None:
-    """Compile RECIPE into a plan and print it. Connects to nothing."""
+    """Compile RECIPE into a plan and print it. Connects to nothing unless --introspect."""
     _configure_logging(debug, log_format)
     from recipec.api import compile_recipe, from_yaml
     from recipec.compiler.render import render_plan
 
-    plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)))
+    plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)), introspect=introspect)
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if output_file:
         Path(output_file).write_text(plan.to_json(), encoding="utf-8")
         click.echo(f"wrote plan {plan.fingerprint[:16]} to {output_file}", err=True)

@@ -99,12 +99,14 @@ class BoundStage:
     """Columns cast to TIMESTAMPTZ because their values carry a zone."""
 
 
-def read_from(stage_sql: str, table: str) -> str:
-    """The stage reading its source rows from `table` (rows a driver already filtered)."""
+def read_from(stage_sql: str, table: str, columns: Sequence[exp.Expr] = ()) -> str:
+    """The stage reading its source rows from `table` (rows a driver already filtered), cast
+    to the source's own types when they are known."""
     create = _parse(stage_sql)
     for cte in create.find_all(exp.CTE):
         if cte.alias == "_recipec_source":
-            cte.set("this", exp.select(exp.Star()).from_(exp.to_identifier(table, quoted=True)))
+            select = exp.select(*(columns or [exp.Star()]))
+            cte.set("this", select.from_(exp.to_identifier(table, quoted=True)))
     return _sql(create)
 
 

@@ -72,7 +72,7 @@ def load_scanner(connection: duckdb.DuckDBPyConnection, scanner: str) -> bool:
     if package is not None:
         version = duckdb.__version__
         shipped = (
-            Path(package.__file__).parent
+            Path(package.__file__ or ".").parent
             / "extensions"
             / f"v{version}"
             / f"{scanner}.duckdb_extension"

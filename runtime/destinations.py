@@ -214,8 +214,9 @@ _NESTED = (
 def postgres_column(name: str, duckdb_type: str) -> tuple[exp.ColumnDef, exp.Expr]:
     """A staged column as a Postgres column, and the DuckDB expression that exports it as CSV
     text Postgres reads back exactly (nested values as JSON, blobs as hex)."""
-    column = exp.column(name, quoted=True)
+    column: exp.Expr = exp.column(name, quoted=True)
     datatype = exp.DataType.build(duckdb_type, dialect="duckdb")
+    export: exp.Expr
     if datatype.this in _NESTED or datatype.is_type("json"):
         target, export = exp.DataType.build("JSONB"), exp.func("to_json", column)
     elif datatype.is_type("blob", "varbinary", "binary"):

@@ -27,6 +27,7 @@ import duckdb
 
 from recipec._version import __version__
 from recipec.batch import to_arrow
+from recipec.compiler.introspect import cast_to_schema
 from recipec.compiler.lowering import BATCHES
 from recipec.compiler.plan import (
     CommitStateStep,
@@ -154,6 +155,8 @@ class Executor:
         self.backend = state_backend
         self.full_refresh = full_refresh
         self.progress = progress or Progress(enabled=False)
+        self.window: tuple[str, str] | None = None
+        """The backfill window this attempt reads, if any."""
         self.redactor = Redactor()
 
     def run(self) -> RunSummary:
@@ -224,7 +227,6 @@ class Executor:
         )
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
-        self.window: tuple[str, str] | None = getattr(self, "window", None)
         self.read_from_batches = False
         self.source_attached = False
         self.stage_rows = 0
@@ -334,7 +336,8 @@ class Executor:
 
     def _bind_window(self, watermark: Any) -> None:
         """Read [max(window start, watermark), window end); skip a window already committed."""
-        start, end = self.window  # type: ignore[misc]
+        assert self.window is not None
+        start, end = self.window
         row = self.connection.execute(
             "SELECT CAST(greatest(CAST($start AS TIMESTAMPTZ), CAST(coalesce($watermark, $start) "
             "AS TIMESTAMPTZ)) AS VARCHAR), CAST(coalesce($watermark, $start) AS TIMESTAMPTZ) "
@@ -517,7 +520,10 @@ class Executor:
         log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
 
     def visit_stage(self, step: StageStep) -> int | None:
-        stage_sql = binding.read_from(step.sql, BATCHES) if self.read_from_batches else step.sql
+        stage_sql = step.sql
+        if self.read_from_batches:
+            schema = self.plan.extract.source_schema or []
+            stage_sql = binding.read_from(step.sql, BATCHES, cast_to_schema(schema))
         try:
             bound = binding.bind_stage(
                 self.connection, stage_sql, self.plan.transforms, self.values

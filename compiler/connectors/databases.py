@@ -93,7 +93,19 @@ class DatabaseSourceConfig(StrictModel):
     def _table_or_query(self) -> DatabaseSourceConfig:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of `table` and `query`")
+        if self.query is not None:
+            _one_select(self.query, "mysql" if getattr(self, "type", "") == "mysql" else "postgres")
         return self
+
+
+def _one_select(query: str, dialect: str) -> None:
+    """A source query is one SELECT, parsed in the source's dialect."""
+    try:
+        statements = sqlglot.parse(query, read=dialect)
+    except sqlglot.errors.ParseError as exc:
+        raise ValueError(f"query is not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ValueError("query: give exactly one SELECT")
 
 
 class PostgresConfig(DatabaseSourceConfig):
@@ -143,8 +155,11 @@ class DatabaseSource:
             catalog=exp.to_identifier(catalog, quoted=True) if catalog else None,
         )
 
-    def _user_query(self) -> exp.Expr:
-        return sqlglot.parse_one(self.config.query or "", read=self.dialect)
+    def _user_query(self) -> exp.Query:
+        query = sqlglot.parse_one(self.config.query or "", read=self.dialect)
+        if not isinstance(query, exp.Query):
+            raise ValueError("query: give one SELECT")
+        return query
 
     def read_query(self) -> exp.Select:
         """The read as DuckDB runs it over the attached database."""

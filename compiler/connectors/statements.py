@@ -171,7 +171,7 @@ def scd2(table: exp.Table, config: TableWriteConfig) -> list[exp.Expr]:
     rows are untouched. `$run_at` is the run's timestamp."""
     valid_to = exp.column(config.scd2.valid_to, table=table.alias_or_name, quoted=True)
     current = valid_to.is_(exp.null())
-    changed = exp.column(HASH, table=table.alias_or_name, quoted=True).neq(
+    changed: exp.Expr = exp.column(HASH, table=table.alias_or_name, quoted=True).neq(
         exp.column(HASH, table=STAGE, quoted=True)
     )
     if config.hard_delete_column:

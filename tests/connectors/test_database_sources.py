@@ -290,3 +290,61 @@ def test_table_or_query_not_both(project):
 
 def test_connector_errors_are_data_loader_errors():
     assert issubclass(ConnectorError, Exception)
+
+
+def test_introspection_records_source_types_and_warns_about_a_nullable_cursor(project, server, cli):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    write_recipe(project, server, "driver")
+    result = cli("compile", "r.yaml", "--introspect", "--format", "json")
+    assert result.code == 0, result.err
+    assert "cursor column 'updated_at' is nullable" in result.err
+    columns = {c["name"]: c for c in result.json()["steps"][0]["source_schema"]}
+    assert columns["id"]["nullable"] is False
+    assert columns["amount"]["duckdb_type"] == "DECIMAL(12, 2)"
+    assert columns["amount"]["arrow_type"] == "decimal128(12, 2)"
+    assert columns["active"]["duckdb_type"] == "BOOLEAN"
+    zone = "TIMESTAMPTZ" if server.kind == "postgres" else "TIMESTAMP"
+    assert columns["updated_at"]["duckdb_type"] == zone
+
+
+def test_an_introspected_plan_keeps_types_through_the_driver(project, postgres, cli):
+    postgres.run(
+        f"CREATE TABLE {postgres.namespace}.customers (id bigint, amount numeric(12,2), "
+        "u uuid, tags text[])",
+        f"INSERT INTO {postgres.namespace}.customers VALUES "
+        "(1, 1.50, '0b8f3c9e-8b5d-4b8e-9c1a-2f3e4d5c6b7a', ARRAY['a'])",
+    )
+    write_recipe(project, postgres, "driver", incremental=False)
+    assert cli("compile", "r.yaml", "--introspect", "-o", "plan.json").code == 0
+    assert cli("run", "--plan", "plan.json").code == 0
+    assert project.columns("main.customers") == [
+        ("id", "BIGINT"),
+        ("amount", "DECIMAL(12,2)"),
+        ("u", "UUID"),
+        ("tags", "VARCHAR[]"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("SELECT 1; DROP TABLE x", "exactly one SELECT"),
+        ("DELETE FROM x", "exactly one SELECT"),
+        ("SELEC oops FROM", "not valid postgres SQL"),
+    ],
+)
+def test_a_source_query_is_one_select(project, query, message):
+    from recipec import RecipeError
+
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "q",
+                "source": {"type": "postgres", "database": "x", "query": query},
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    with pytest.raises(RecipeError, match=message):
+        from_yaml("r.yaml")
