@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -95,8 +96,17 @@ SELECT count(*), sum(id), sum(quantity), (extract(epoch FROM max(updated_at)) * 
 FROM {TABLE}
 """
 DUCKDB_TOTALS_SQL = (
-    "SELECT count(*), sum(id), sum(quantity), epoch_us(max(updated_at)) FROM main.items"
+    "SELECT count(*), sum(id), sum(quantity), epoch_us(max(updated_at)) FROM db.main.items"
 )
+QUERY_SCRIPT = """
+import json, sys
+import duckdb
+connection = duckdb.connect()
+for alias, path in json.loads(sys.argv[1]).items():
+    connection.execute("ATTACH '" + path.replace("'", "''") + "' AS " + alias + " (READ_ONLY)")
+row = connection.execute(sys.argv[2]).fetchone()
+print(json.dumps([int(value) for value in row]))
+"""
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -315,26 +325,34 @@ def incremental_sides(work: Path, base_db: Path, base_state: Path) -> list[Side]
 # -- checks ----------------------------------------------------------------------------------
 
 
-def duckdb_totals(database: Path) -> tuple[int, ...]:
-    import duckdb  # only now: this process stays small while it spawns the measured ones
+def duckdb_row(query: str, **databases: Path) -> tuple[int, ...]:
+    """One row of integers from DuckDB, with `databases` attached read-only by alias.
 
-    with duckdb.connect(str(database), read_only=True) as connection:
-        row = connection.execute(DUCKDB_TOTALS_SQL).fetchone()
-    return tuple(int(value) for value in row) if row else ()
+    It runs in a child process: this process must stay small, because Linux counts the parent's
+    peak RSS in the peak of a child it forks (the child starts as a copy of it).
+    """
+    attach = json.dumps({alias: str(path) for alias, path in databases.items()})
+    done = subprocess.run(
+        [sys.executable, "-c", QUERY_SCRIPT, attach, query],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return tuple(json.loads(done.stdout))
+
+
+def duckdb_totals(database: Path) -> tuple[int, ...]:
+    return duckdb_row(DUCKDB_TOTALS_SQL, db=database)
 
 
 def same_rows(left: Path, right: Path) -> int:
     """Rows in one table and not the other (EXCEPT ALL both ways)."""
-    import duckdb
-
-    with duckdb.connect() as connection:
-        connection.execute(f"ATTACH '{left}' AS a (READ_ONLY)")
-        connection.execute(f"ATTACH '{right}' AS b (READ_ONLY)")
-        row = connection.execute(
-            "SELECT (SELECT count(*) FROM (FROM a.main.items EXCEPT ALL FROM b.main.items))"
-            " + (SELECT count(*) FROM (FROM b.main.items EXCEPT ALL FROM a.main.items))"
-        ).fetchone()
-    return int(row[0]) if row else -1
+    return duckdb_row(
+        "SELECT (SELECT count(*) FROM (FROM a.main.items EXCEPT ALL FROM b.main.items))"
+        " + (SELECT count(*) FROM (FROM b.main.items EXCEPT ALL FROM a.main.items))",
+        a=left,
+        b=right,
+    )[0]
 
 
 def dlt_totals(dlt_python: Path, database: Path) -> dict[str, int]:
@@ -465,7 +483,7 @@ def load_note() -> str:
 # -- scenarios -------------------------------------------------------------------------------
 
 
-def full_load_scenario(args: argparse.Namespace, work: Path) -> tuple[Side, bool]:
+def full_load_scenario(args: argparse.Namespace, work: Path) -> tuple[list[Side], bool]:
     dlt_python = find_dlt(args.dlt_python)
     sides = full_load_sides(work, dlt_python)
     print(f"\n== full load: {args.rows:,} rows, Postgres -> fresh DuckDB file ==", flush=True)
@@ -475,7 +493,7 @@ def full_load_scenario(args: argparse.Namespace, work: Path) -> tuple[Side, bool
     print(recipec_steps(sides[1]))
     print("  targets:")
     print("\n".join(target.line() for target in full_load_targets(sides)))
-    return sides[1], print_checks(full_load_checks(sides, dlt_python))
+    return sides, print_checks(full_load_checks(sides, dlt_python))
 
 
 def find_dlt(path: str) -> Path | None:
@@ -510,27 +528,27 @@ def incremental_scenario(args: argparse.Namespace, work: Path) -> bool:
     return print_checks(incremental_checks(sides, changed))
 
 
-def memory_scenario(args: argparse.Namespace, work: Path, at_rows: Side) -> bool:
-    print(f"\n== memory: recipec full load at {args.rows:,} and {args.memory_rows:,} rows ==")
+def memory_scenario(args: argparse.Namespace, work: Path, at_rows: list[Side]) -> bool:
+    """recipec's (and, for scale, the reference's) full load again at --memory-rows."""
+    print(f"\n== memory: full load at {args.rows:,} and at {args.memory_rows:,} rows ==")
     seconds = create_source(args.memory_rows)
     print(f"  source recreated with {args.memory_rows:,} rows in {seconds:.1f} s", flush=True)
-    database, state = work / "memory.duckdb", work / "memory_state"
-    samples = []
-    for round_ in range(args.memory_repeat):
-        remove(database, state)
-        samples.append(measure(recipec_command(database, state)))
-        print(f"  run {round_ + 1}: {samples[-1].wall:.2f} s wall, {samples[-1].peak_mib:.1f} MiB")
-    small, large = median(at_rows, "peak_mib"), statistics.median(s.peak_mib for s in samples)
-    rows = duckdb_totals(database)[0]
-    print(f"  recipec peak RSS at {args.rows:>11,} rows: {small:8.1f} MiB (median)")
-    print(f"  recipec peak RSS at {args.memory_rows:>11,} rows: {large:8.1f} MiB")
-    print("  targets:")
+    sides = full_load_sides(work / "memory", None)
+    (work / "memory").mkdir()
+    benchmark(sides, args.memory_repeat, 0)
+    print(f"\n  {'tool':<26}{args.rows:>14,} rows{args.memory_rows:>14,} rows   peak RSS (MiB)")
+    for before, after in zip(at_rows, sides, strict=True):
+        peaks = median(before, "peak_mib"), median(after, "peak_mib")
+        print(f"  {before.name:<26}{peaks[0]:>19.1f}{peaks[1]:>19.1f}")
+    small, large = median(at_rows[1], "peak_mib"), median(sides[1], "peak_mib")
+    print("  targets (recipec):")
     for target in (
         Target(f"peak RSS at {args.rows:,} rows", small, MEMORY_LIMIT_MIB, unit=" MiB"),
         Target(f"peak RSS at {args.memory_rows:,} rows", large, MEMORY_LIMIT_MIB, unit=" MiB"),
         Target(f"growth {args.rows:,} -> {args.memory_rows:,} rows", large / small, MEMORY_GROWTH),
     ):
         print(target.line())
+    rows = duckdb_totals(sides[1].database)[0]
     return print_checks([(f"recipec loaded {rows:,} rows", rows == args.memory_rows)])
 
 
@@ -565,10 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seconds = create_source(args.rows)
         print(f"source {TABLE}: {args.rows:,} rows generated in {seconds:.1f} s", flush=True)
-        recipec, full_ok = full_load_scenario(args, work)
+        full, full_ok = full_load_scenario(args, work)
         incremental_ok = incremental_scenario(args, work)
-        memory_ok = memory_scenario(args, work, recipec) if args.memory_check else True
+        memory_ok = memory_scenario(args, work, full[:2]) if args.memory_check else True
         ok = full_ok and incremental_ok and memory_ok
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\nthis process's own peak RSS: {own:.1f} MiB (a floor under every child's peak)")
     finally:
         if args.keep:
             print(f"\nkept: schema {SCHEMA} and {work}")

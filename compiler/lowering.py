@@ -139,11 +139,25 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         source_dialect=database.dialect if database else None,
         scanner=database.scanner if database else None,
         source_schema=list(ir.source_schema) if ir.source_schema is not None else None,
+        **_chunking(database),
         config=_config(source.config, "source", ir.secrets),
         path=source.path,
         query=sql(read, pretty=True),
         incremental=spec,
     )
+
+
+def _chunking(database: Any) -> dict[str, Any]:
+    """Plan fields of a chunked full read (a database source with `chunking:`)."""
+    chunking = getattr(database.config, "chunking", None) if database else None
+    if chunking is None:
+        return {}
+    return {
+        "chunk_column": chunking.column,
+        "chunks": chunking.chunks,
+        "source_span_query": _driver_sql(database.span_query(), database.dialect),
+        "source_chunk_query": _driver_sql(database.chunk_query(), database.dialect),
+    }
 
 
 def _driver_sql(query: exp.Select, dialect: str) -> str:

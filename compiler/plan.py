@@ -77,6 +77,14 @@ class ExtractStep(PlanModel):
     source_dialect: str | None = None
     scanner: str | None = None
     """Databases: the DuckDB extension that can read it ("" when only the driver can)."""
+    chunk_column: str | None = None
+    chunks: int = 1
+    """Databases: a full read is split into this many ranges of `chunk_column`, read in
+    parallel."""
+    source_span_query: str | None = None
+    """Chunking, through the driver: the range of `chunk_column`."""
+    source_chunk_query: str | None = None
+    """Chunking, through the driver: the read of one range (`:chunk_low`, `:chunk_high`)."""
     source_schema: list[SourceColumn] | None = None
     """Databases, with `--introspect`: the source's columns and their types."""
     incremental: IncrementalSpec | None = None

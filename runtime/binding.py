@@ -110,6 +110,36 @@ def read_from(stage_sql: str, table: str, columns: Sequence[exp.Expr] = ()) -> s
     return _sql(create)
 
 
+def source_select(stage_sql: str) -> exp.Select:
+    """The stage's read of the source (its `_recipec_source` CTE)."""
+    for cte in _parse(stage_sql).find_all(exp.CTE):
+        if cte.alias == "_recipec_source":
+            return cte.this
+    raise ValueError("the stage has no _recipec_source")
+
+
+def chunked(stage_sql: str, column: str, bounds: Sequence[tuple[int, int]]) -> str:
+    """The stage reading its source as a UNION ALL of key ranges (DuckDB runs them in
+    parallel)."""
+    create = _parse(stage_sql)
+    for cte in create.find_all(exp.CTE):
+        if cte.alias != "_recipec_source":
+            continue
+        read = cte.this
+        key = exp.column(column, quoted=True)
+        parts = [
+            read.copy().where(
+                exp.and_(key >= exp.Literal.number(low), key < exp.Literal.number(high))
+            )
+            for low, high in bounds
+        ]
+        union = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False)
+        cte.set("this", union)
+    return _sql(create)
+
+
 def bind_stage(
     connection: duckdb.DuckDBPyConnection,
     stage_sql: str,

@@ -160,17 +160,18 @@ def driver_url(step: ExtractStep, config: dict[str, Any]) -> Any:
 
 
 def read_with_driver(
-    step: ExtractStep, config: dict[str, Any], values: dict[str, Any], batch_size: int
+    step: ExtractStep,
+    config: dict[str, Any],
+    values: dict[str, Any],
+    batch_size: int,
+    text: str | None = None,
 ) -> Iterator[Any]:
-    """Stream the source query's rows as Arrow tables of at most `batch_size` rows."""
+    """Stream the source query's rows (or `text`'s) as Arrow tables of at most `batch_size`."""
     sqlalchemy = require("sqlalchemy", extra="postgres", feature=f"the {step.source} source")
     engine = sqlalchemy.create_engine(driver_url(step, config), pool_pre_ping=False)
-    query = sqlalchemy.text(step.source_query or "")
-    params = {
-        name: values.get(name)
-        for name in ("watermark", "upper_bound")
-        if f":{name}" in (step.source_query or "")
-    }
+    text = text if text is not None else step.source_query or ""
+    query = sqlalchemy.text(text)
+    params = {name: value for name, value in values.items() if f":{name}" in text}
     try:
         with engine.connect() as connection:
             result = connection.execution_options(
@@ -222,3 +223,24 @@ def _arrow_type(values: list[Any]) -> Any:
     if isinstance(sample, dt.datetime):
         return pa.timestamp("us", tz="UTC") if sample.tzinfo is not None else pa.timestamp("us")
     return None
+
+
+def chunk_bounds(low: Any, high: Any, chunks: int) -> list[tuple[int, int]]:
+    """[low, high] split into at most `chunks` integer ranges [a, b)."""
+    if not isinstance(low, int) or not isinstance(high, int) or high < low:
+        return []
+    width = max(1, -(-(high - low + 1) // chunks))  # ceiling division
+    return [(start, min(start + width, high + 1)) for start in range(low, high + 1, width)]
+
+
+def min_max_driver(step: ExtractStep, config: dict[str, Any]) -> Any:
+    """min and max of the chunk column, asked of the source through the driver."""
+    sqlalchemy = require("sqlalchemy", extra="postgres", feature=f"the {step.source} source")
+    engine = sqlalchemy.create_engine(driver_url(step, config))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sqlalchemy.text(step.source_span_query or "")).fetchone()
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise connector_error(getattr(exc, "orig", None) or exc, step) from None
+    finally:
+        engine.dispose()

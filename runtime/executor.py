@@ -11,19 +11,22 @@ which trusts the state in the destination.
 
 from __future__ import annotations
 
+import concurrent.futures
 import glob
 import itertools
 import logging
 import os
+import queue
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlglot import exp
 
 from recipec._version import __version__
 from recipec.batch import to_arrow
@@ -413,13 +416,63 @@ class Executor:
         databases.attach(self.connection, step, self.extract_config)
         self.source_attached = True
 
+    def _chunk_bounds(self, low_high: Any) -> list[tuple[int, int]]:
+        step = self.plan.extract
+        bounds = databases.chunk_bounds(*(low_high or (None, None)), step.chunks)
+        if bounds:
+            self.summary.notes.append(f"read in {len(bounds)} ranges of {step.chunk_column}")
+        return bounds
+
+    def _chunking(self) -> bool:
+        """Chunk a full read only: an incremental read is small, and ordered by the cursor."""
+        step = self.plan.extract
+        return step.chunks > 1 and bool(step.chunk_column) and self.values.get("watermark") is None
+
+    def _chunked(self, stage_sql: str) -> str:
+        if not self._chunking() or not self.source_attached:
+            return stage_sql
+        step = self.plan.extract
+        # The key range of the whole relation (a superset of what the read returns), asked of
+        # the relation itself: DuckDB's mysql scanner cannot aggregate over a subquery.
+        relation = binding.source_select(stage_sql).find(exp.From).this  # type: ignore[union-attr]
+        key = exp.column(step.chunk_column or "", quoted=True)
+        span = exp.select(exp.Min(this=key), exp.Max(this=key)).from_(relation)
+        low_high = self.connection.execute(span.sql("duckdb")).fetchone()
+        bounds = self._chunk_bounds(low_high)
+        return binding.chunked(stage_sql, step.chunk_column or "", bounds) if bounds else stage_sql
+
+    def _driver_batches(self, step: ExtractStep, batch_size: int) -> Iterator[Any]:
+        """The driver's rows; a chunked full read streams its ranges from parallel threads."""
+        config, values = self.extract_config, self.values
+        if not self._chunking():
+            yield from databases.read_with_driver(step, config, values, batch_size)
+            return
+        bounds = self._chunk_bounds(databases.min_max_driver(step, config))
+        text = step.source_chunk_query or ""
+        tables: queue.Queue[Any] = queue.Queue(maxsize=4)  # bounded: memory stays bounded
+
+        def read(low: int, high: int) -> None:
+            chunk_values = {**values, "chunk_low": low, "chunk_high": high}
+            for table in databases.read_with_driver(step, config, chunk_values, batch_size, text):
+                tables.put(table)
+
+        workers = min(len(bounds), int(self.plan.runtime.get("parallelism") or 4))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(read, low, high) for low, high in bounds]
+            pending = set(futures)
+            while pending or not tables.empty():
+                try:
+                    yield tables.get(timeout=0.05)
+                except queue.Empty:
+                    pending = {f for f in pending if not f.done()}
+            for future in futures:
+                future.result()  # a reader's error
+
     def _ingest_driver_rows(self, step: ExtractStep) -> int:
         rows = 0
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
         with self.progress.task(f"extract {step.source}") as task:
-            for table in databases.read_with_driver(
-                step, self.extract_config, self.values, batch_size
-            ):
+            for table in self._driver_batches(step, batch_size):
                 self._append_batch(table, first=rows == 0 and not self._batches_exist())
                 rows += table.num_rows
                 task.advance(table.num_rows)
@@ -520,7 +573,7 @@ class Executor:
         log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
 
     def visit_stage(self, step: StageStep) -> int | None:
-        stage_sql = step.sql
+        stage_sql = self._chunked(step.sql)
         if self.read_from_batches:
             schema = self.plan.extract.source_schema or []
             stage_sql = binding.read_from(step.sql, BATCHES, cast_to_schema(schema))

@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Literal
 
 import sqlglot
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
@@ -72,6 +72,14 @@ class DatabaseIncremental(CursorIncremental):
         return self
 
 
+class Chunking(StrictModel):
+    """Split a full load into key ranges read in parallel."""
+
+    column: str
+    """A numeric column (usually the primary key)."""
+    chunks: int = Field(ge=2, le=64)
+
+
 class DatabaseSourceConfig(StrictModel):
     host: str = "localhost"
     port: int | None = None
@@ -85,6 +93,7 @@ class DatabaseSourceConfig(StrictModel):
     columns: list[str] | None = None
     """A projection pushed into the read."""
     incremental: DatabaseIncremental | None = None
+    chunking: Chunking | None = None
     extract_with: Literal["auto", "duckdb", "driver"] = "auto"
     """`duckdb`: DuckDB's scanner extension; `driver`: the Python driver into Arrow; `auto`: the
     extension when it is installed."""
@@ -173,12 +182,33 @@ class DatabaseSource:
             )
         return self._filtered(exp.select(*self._projection()).from_(relation), "duckdb")
 
+    def _source_relation(self) -> exp.Expr:
+        if self.config.table is not None:
+            return self._table(None)
+        return self._user_query().subquery("_recipec_query")
+
+    def span_query(self) -> exp.Select | None:
+        """`SELECT MIN(key), MAX(key)` for a chunked full read, in the source's dialect."""
+        chunking = getattr(self.config, "chunking", None)
+        if chunking is None:
+            return None
+        key = exp.column(chunking.column, quoted=True)
+        return exp.select(exp.Min(this=key), exp.Max(this=key)).from_(self._source_relation())
+
+    def chunk_query(self) -> exp.Select | None:
+        """The read of one key range, `:chunk_low <= key < :chunk_high`."""
+        chunking = getattr(self.config, "chunking", None)
+        if chunking is None:
+            return None
+        key = exp.column(chunking.column, quoted=True)
+        in_range = exp.and_(
+            key >= exp.Placeholder(this="chunk_low"), key < exp.Placeholder(this="chunk_high")
+        )
+        return self.source_query().where(in_range)
+
     def source_query(self) -> exp.Select:
         """The read in the source's own dialect, for the driver."""
-        if self.config.table is not None:
-            relation: exp.Expr = self._table(None)
-        else:
-            relation = self._user_query().subquery("_recipec_query")
+        relation = self._source_relation()
         query = self._filtered(exp.select(*self._projection()).from_(relation), self.dialect)
         incremental = self.config.incremental
         if incremental is not None:

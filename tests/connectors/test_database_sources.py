@@ -348,3 +348,20 @@ def test_a_source_query_is_one_select(project, query, message):
     )
     with pytest.raises(RecipeError, match=message):
         from_yaml("r.yaml")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_chunked_full_load_reads_key_ranges_in_parallel(project, server, path):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    insert(
+        server,
+        *[(i, f"n{i}", "1.00", "2024-01-01 00:00:00", None, True, None) for i in range(1, 1001)],
+    )
+    write_recipe(project, server, path, chunking={"column": "id", "chunks": 4})
+    first = run_recipe_from_yaml("r.yaml")
+    assert "read in 4 ranges of id" in first.notes
+    assert project.rows("SELECT count(*), count(DISTINCT id), sum(id) FROM main.customers") == [
+        (1000, 1000, 500500)
+    ]
+    second = run_recipe_from_yaml("r.yaml")  # incremental: not chunked
+    assert not any("ranges" in note for note in second.notes)
