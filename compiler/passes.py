@@ -6,7 +6,9 @@ derives facts the lowering needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from recipec.compiler.ir import LoadIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, SecretField
@@ -111,7 +113,7 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
     block, _, rest = path.partition(".")
     field = rest.split(".")[0].split("[")[0]
     if block == "source" and field != "incremental":
-        config, writes_sql = ir.source.config, ir.source.read_by_duckdb
+        config, writes_sql = ir.source.config, ir.source.reader != "python"
     elif block == "destination":
         config = ir.destination.config
         writes_sql = ir.destination.capabilities.dialect != "python"
@@ -120,7 +122,16 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
     if not writes_sql:
         return True
     info = type(config).model_fields.get(field)
-    return info is not None and any(isinstance(m, SecretField) for m in info.metadata)
+    return info is not None and _marked(info.annotation, info.metadata)
+
+
+def _marked(annotation: Any, metadata: Iterable[Any] = ()) -> bool:
+    """Whether a field's type carries `SecretField`, also inside `SecretSetting | None`."""
+    if any(isinstance(m, SecretField) for m in metadata):
+        return True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return any(isinstance(m, SecretField) for m in typing.get_args(annotation)[1:])
+    return any(_marked(arg) for arg in typing.get_args(annotation))
 
 
 def check_write_mode(ir: LoadIR) -> LoadIR:

@@ -290,6 +290,12 @@ class Executor:
         )
 
     def _open_session(self, write: WriteStep) -> destinations.DestinationSession:
+        if write.destination == "redshift":
+            raise ConnectorError(
+                "running a plan on Redshift is not supported in this version of recipec: "
+                "compile it to review the SQL (recipec compile)",
+                destination="redshift",
+            )
         if write.destination == "postgres":
             return destinations.PostgresSession(self.connection, self.progress, self.write_config)
         if write.dialect == "duckdb":

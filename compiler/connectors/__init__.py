@@ -8,4 +8,5 @@ from recipec.compiler.connectors import (  # noqa: F401  (importing registers th
     duckdb,
     files,
     postgres,
+    redshift,
 )

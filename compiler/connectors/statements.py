@@ -226,11 +226,11 @@ def _columns(*definitions: tuple[str, str]) -> list[exp.ColumnDef]:
 def state_setup(schema: str) -> list[exp.Expression]:
     """The state and load-history tables (created once)."""
     state_columns = _columns(
-        ("recipe_name", "VARCHAR"),
-        ("state", "JSON"),
-        ("plan_fingerprint", "VARCHAR"),
-        ("recipec_version", "VARCHAR"),
-        ("run_id", "VARCHAR"),
+        ("recipe_name", "TEXT"),
+        ("state", "TEXT"),
+        ("plan_fingerprint", "TEXT"),
+        ("recipec_version", "TEXT"),
+        ("run_id", "TEXT"),
         ("committed_at", "TIMESTAMPTZ"),
     )
     state_schema_def = exp.Schema(
@@ -243,14 +243,14 @@ def state_setup(schema: str) -> list[exp.Expression]:
     loads_schema_def = exp.Schema(
         this=state_table(schema, LOADS_TABLE),
         expressions=_columns(
-            ("run_id", "VARCHAR"),
-            ("recipe_name", "VARCHAR"),
-            ("plan_fingerprint", "VARCHAR"),
-            ("recipec_version", "VARCHAR"),
-            ("table_name", "VARCHAR"),
-            ("write_mode", "VARCHAR"),
+            ("run_id", "TEXT"),
+            ("recipe_name", "TEXT"),
+            ("plan_fingerprint", "TEXT"),
+            ("recipec_version", "TEXT"),
+            ("table_name", "TEXT"),
+            ("write_mode", "TEXT"),
             ("rows_written", "BIGINT"),
-            ("watermark", "VARCHAR"),
+            ("watermark", "TEXT"),
             ("committed_at", "TIMESTAMPTZ"),
         ),
     )
@@ -268,26 +268,20 @@ def _params(*names: str) -> list[exp.Expression]:
 
 
 def state_commit(schema: str) -> list[exp.Expression]:
-    """Upsert this recipe's state row and record the load; run inside the data's transaction."""
+    """Replace this recipe's state row and record the load; run inside the data's transaction.
+
+    A delete and an insert rather than an upsert: every SQL destination runs it the same way
+    (Redshift has no ON CONFLICT), and the transaction makes it atomic.
+    """
     state_cols = ["recipe_name", "state", "plan_fingerprint", "recipec_version", "run_id"]
-    upsert = exp.insert(
+    forget = exp.delete(
+        state_table(schema),
+        where=exp.column("recipe_name", quoted=True).eq(exp.Placeholder(this="recipe_name")),
+    )
+    insert = exp.insert(
         exp.values([(*tuple(_params(*state_cols)), exp.func("now"))]),
         state_table(schema),
         columns=[*state_cols, "committed_at"],
-    )
-    upsert.set(
-        "conflict",
-        exp.OnConflict(
-            conflict_keys=[exp.to_identifier("recipe_name", quoted=True)],
-            action=exp.var("DO UPDATE"),
-            expressions=[
-                exp.EQ(
-                    this=exp.column(c, quoted=True),
-                    expression=exp.column(c, table="excluded", quoted=True),
-                )
-                for c in [*state_cols[1:], "committed_at"]
-            ],
-        ),
     )
     load_cols = [
         "run_id",
@@ -304,7 +298,7 @@ def state_commit(schema: str) -> list[exp.Expression]:
         state_table(schema, LOADS_TABLE),
         columns=[*load_cols, "committed_at"],
     )
-    return [upsert, record]
+    return [forget, insert, record]
 
 
 def state_read(schema: str) -> exp.Select:

@@ -141,3 +141,15 @@ def test_awkward_column_names_load(project, cli, name):
     project.write("r.yaml", json.dumps(recipe))
     assert cli("run", "r.yaml").code == 0
     assert project.columns('main."odd table"') == [(name + "0", "BIGINT"), ("b", "BIGINT")]
+
+
+def test_a_redshift_plan_compiles_but_does_not_run(in_repo, tmp_path):
+    from recipec import ConnectorError, run_plan
+
+    plan = compile_recipe(from_yaml("recipes/orders_to_redshift.yaml"))
+    assert plan.write.dialect == "redshift"
+    assert plan.write.load_sql[0].startswith(
+        "COPY \"_recipec_stage\" FROM 's3://my-bucket/recipec/orders/' IAM_ROLE"
+    )
+    with pytest.raises(ConnectorError, match="not supported in this version"):
+        run_plan(plan)

@@ -51,9 +51,9 @@ def test_append_creates_schema_and_table_and_commits_state_with_the_rows(project
     recipe(project, postgres)
     assert run_recipe_from_yaml("r.yaml").rows_written == 2
     assert items(postgres) == [(1, "a"), (2, "b")]
-    (state,) = postgres.rows(f"SELECT state FROM {postgres.namespace}._recipec_state")
-    assert state[0]["cursor"]["watermark"] == "2024-01-02 00:00:00"
-    assert state[0] == project.state("to_pg")
+    ((state,),) = postgres.rows(f"SELECT state FROM {postgres.namespace}._recipec_state")
+    assert json.loads(state)["cursor"]["watermark"] == "2024-01-02 00:00:00"
+    assert json.loads(state) == project.state("to_pg")
     project.write("data/b.csv", "id,v,updated_at\n3,c,2024-01-03 00:00:00\n")
     run_recipe_from_yaml("r.yaml")
     assert items(postgres) == [(1, "a"), (2, "b"), (3, "c")]  # boundary row 2 not loaded twice
