@@ -587,7 +587,7 @@ class Executor:
             bound = binding.bind_stage(
                 self.connection, stage_sql, self.plan.transforms, self.values
             )
-        except (duckdb.CatalogException, duckdb.IOException) as exc:
+        except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
             if self.plan.extract.reader != "database":
                 raise
             raise databases.connector_error(exc, self.plan.extract) from None
@@ -599,7 +599,7 @@ class Executor:
         with self.progress.statement("stage", self.connection):
             try:
                 engine.execute(self.connection, statement, self.values)
-            except (duckdb.CatalogException, duckdb.IOException) as exc:
+            except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
                 if self.plan.extract.reader != "database":
                     raise
                 raise databases.connector_error(exc, self.plan.extract) from None

@@ -365,3 +365,40 @@ def test_a_chunked_full_load_reads_key_ranges_in_parallel(project, server, path)
     ]
     second = run_recipe_from_yaml("r.yaml")  # incremental: not chunked
     assert not any("ranges" in note for note in second.notes)
+
+
+def test_the_sql_source_reads_any_sqlalchemy_url(project, server):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    insert(server, (1, "ada", "1.00", "2024-01-01 00:00:00", None, True, None))
+    url = server.url.render_as_string(hide_password=False)
+    table = f"{server.namespace}.customers" if server.kind == "postgres" else "customers"
+    if server.kind == "mysql":
+        url = str(server.url.set(database=server.namespace))
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "any_sql",
+                "source": {
+                    "type": "sql",
+                    "url": url,
+                    "table": table,
+                    "columns": ["id", "name"],
+                    "incremental": {"strategy": "cursor", "cursor_column": "id"},
+                },
+                "destination": {"type": "duckdb", "database": "out.duckdb", "table": "main.t"},
+            }
+        ),
+    )
+    plan = compile_recipe(from_yaml("r.yaml"))
+    assert plan.extract.scanner == "" and plan.extract.source_dialect == server.kind
+    assert run_recipe_from_yaml("r.yaml").rows_written == 1
+    assert project.rows("SELECT id, name FROM main.t") == [(1, "ada")]
+
+
+def test_a_missing_column_names_the_source(project, server, cli):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    write_recipe(project, server, "duckdb", incremental=False, columns=["id", "nope"])
+    result = cli("run", "r.yaml")
+    assert result.code == 3
+    assert "nope" in result.err and "customers" in result.err and server.url.host in result.err
