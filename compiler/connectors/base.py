@@ -8,7 +8,13 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import model_validator
 from sqlglot import exp
 
-from recipec.compiler.models import LocalPath, StrictModel, TableName, parse_table_name
+from recipec.compiler.models import (
+    LocalPath,
+    SecretSetting,
+    StrictModel,
+    TableName,
+    parse_table_name,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,17 @@ class FileSourceConfig(StrictModel):
 
     path: LocalPath
     """A file path or glob, relative to the recipe file that wrote it."""
+
+
+class ServerConnection(StrictModel):
+    """Where a database server is and who connects (the password is a secret setting)."""
+
+    host: str = "localhost"
+    port: int | None = None
+    """The server's usual port when unset."""
+    database: str
+    user: str | None = None
+    password: SecretSetting | None = None
 
 
 class Scd2Columns(StrictModel):

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
+from recipec.compiler.connectors.base import ServerConnection
 from recipec.compiler.models import (
     CursorIncremental,
     CursorValue,
@@ -80,12 +81,7 @@ class Chunking(StrictModel):
     chunks: int = Field(ge=2, le=64)
 
 
-class DatabaseSourceConfig(StrictModel):
-    host: str = "localhost"
-    port: int | None = None
-    database: str
-    user: str | None = None
-    password: SecretSetting | None = None
+class DatabaseSourceConfig(ServerConnection):
     table: TableName | None = None
     """`[schema.]table` to read; or give `query`."""
     query: str | None = None

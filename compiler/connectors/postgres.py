@@ -13,28 +13,15 @@ from sqlglot import exp
 from recipec.compiler.connectors import statements as sql
 from recipec.compiler.connectors.base import (
     DestinationCapabilities,
+    ServerConnection,
     TableWriteConfig,
     WriteStatements,
 )
-from recipec.compiler.models import SecretSetting
 from recipec.registry import register_destination
 
 
-class PostgresDestinationConfig(TableWriteConfig):
+class PostgresDestinationConfig(TableWriteConfig, ServerConnection):
     type: Literal["postgres"]
-    host: str = "localhost"
-    port: int = 5432
-    database: str
-    user: str | None = None
-    password: SecretSetting | None = None
-
-
-def _like_stage(table: exp.Table, exists: bool) -> exp.Create:
-    """`CREATE TABLE t (LIKE "_recipec_stage")`: the staged columns, with their types."""
-    like = exp.LikeProperty(this=sql.stage_table())
-    return exp.Create(
-        this=exp.Schema(this=table.copy(), expressions=[like]), kind="TABLE", exists=exists
-    )
 
 
 def _upsert_on_conflict(table: exp.Table, keys: list[str], where: exp.Expr | None) -> exp.Insert:
@@ -91,16 +78,12 @@ class PostgresDestination:
                 *sql.delete_flagged(table, config),
                 _upsert_on_conflict(table, config.merge_keys, sql.kept_rows(config)),
             ]
-        create: exp.Expr = _like_stage(table, exists=True)
+        create: exp.Expr = sql.create_like_stage(table, exists=True)
         return WriteStatements(
             setup=setup,
             create=create,
             write=([_key_index(table, config.merge_keys)] if merging else []) + write,
-            overwrite=[
-                exp.Drop(tables=[table.copy()], kind="TABLE", exists=True),
-                _like_stage(table, exists=False),
-                sql.append(table),
-            ],
+            overwrite=sql.replace_like_stage(table),
             load=[
                 exp.Copy(
                     this=sql.stage_table(),

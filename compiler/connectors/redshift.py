@@ -14,21 +14,16 @@ from sqlglot import exp
 from recipec.compiler.connectors import statements as sql
 from recipec.compiler.connectors.base import (
     DestinationCapabilities,
+    ServerConnection,
     TableWriteConfig,
     WriteStatements,
 )
-from recipec.compiler.connectors.postgres import _like_stage
-from recipec.compiler.models import SecretSetting
 from recipec.registry import register_destination
 
 
-class RedshiftConfig(TableWriteConfig):
+class RedshiftConfig(TableWriteConfig, ServerConnection):
     type: Literal["redshift"]
-    host: str
-    port: int = 5439
-    database: str
-    user: str | None = None
-    password: SecretSetting | None = None
+    port: int | None = 5439
     staging_location: str
     """`s3://bucket/prefix/` where batches are staged for COPY."""
     iam_role: str
@@ -65,12 +60,8 @@ class RedshiftDestination:
         )
         return WriteStatements(
             setup=[schema] if schema is not None else [],
-            create=_like_stage(table, exists=True),
+            create=sql.create_like_stage(table, exists=True),
             write=sql.write_statements(table, config),
-            overwrite=[
-                exp.Drop(tables=[table.copy()], kind="TABLE", exists=True),
-                _like_stage(table, exists=False),
-                sql.append(table),
-            ],
+            overwrite=sql.replace_like_stage(table),
             load=[copy],
         )

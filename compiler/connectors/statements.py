@@ -50,6 +50,25 @@ def create_table(table: exp.Table) -> exp.Create:
     )
 
 
+def create_like_stage(table: exp.Table, exists: bool) -> exp.Create:
+    """`CREATE TABLE t (LIKE "_recipec_stage")`: the staged columns with their types (servers
+    that stage on their side: Postgres, Redshift)."""
+    like = exp.LikeProperty(this=stage_table())
+    return exp.Create(
+        this=exp.Schema(this=table.copy(), expressions=[like]), kind="TABLE", exists=exists
+    )
+
+
+def replace_like_stage(table: exp.Table) -> list[exp.Expr]:
+    """Overwrite by drop, create and insert in one transaction: readers see the old rows or the
+    new ones (the server's transactional DDL makes the swap atomic)."""
+    return [
+        exp.Drop(tables=[table.copy()], kind="TABLE", exists=True),
+        create_like_stage(table, exists=False),
+        append(table),
+    ]
+
+
 def append(table: exp.Table, where: exp.Expr | None = None) -> exp.Insert:
     """`INSERT INTO t SELECT * FROM stage`: the columns are matched by name at run time."""
     select = _select_stage()
