@@ -102,6 +102,7 @@ QUERY_SCRIPT = """
 import json, sys
 import duckdb
 connection = duckdb.connect()
+connection.execute("SET enable_progress_bar = false")
 for alias, path in json.loads(sys.argv[1]).items():
     connection.execute("ATTACH '" + path.replace("'", "''") + "' AS " + alias + " (READ_ONLY)")
 row = connection.execute(sys.argv[2]).fetchone()

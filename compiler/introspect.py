@@ -20,7 +20,9 @@ from recipec.registry import require
 
 _DIALECTS = {"postgres": "postgres", "mysql": "mysql"}
 _SIMPLE_ARROW = {
-    "BOOLEAN": "bool", "TINYINT": "int8", "SMALLINT": "int16", "INTEGER": "int32",
+    "BOOLEAN": "bool", "TINYINT": "int8", "SMALLINT": "int16", "INTEGER": "int32", "INT": "int32",
+    "REAL": "float", "TEXT": "string", "UTINYINT": "uint8", "USMALLINT": "uint16",
+    "UINTEGER": "uint32", "UINT": "uint32", "UBIGINT": "uint64", "HUGEINT": "decimal128(38, 0)",
     "BIGINT": "int64", "FLOAT": "float", "DOUBLE": "double", "VARCHAR": "string",
     "DATE": "date32", "TIME": "time64[us]", "TIMESTAMP": "timestamp[us]",
     "TIMESTAMP WITH TIME ZONE": "timestamp[us, tz=UTC]", "BLOB": "binary", "UUID": "string (uuid)",
@@ -62,24 +64,12 @@ def arrow_type(duck: str) -> str:
     return _SIMPLE_ARROW.get(duck.replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"), "string")
 
 
-def cast_to_schema(columns: list[SourceColumn]) -> list[exp.Expr]:
-    """Select expressions restoring the introspected types (a driver's rows lose precision)."""
-    return [
-        exp.alias_(
-            exp.cast(
-                exp.column(c.name, quoted=True), exp.DataType.build(c.duckdb_type, dialect="duckdb")
-            ),
-            exp.to_identifier(c.name, quoted=True),
-        )
-        for c in columns
-    ]
-
-
 def introspect(source_type: str, config: Any) -> list[SourceColumn]:
     """The columns of a database source's table (a `query` source cannot be introspected)."""
     if config.table is None:
         return []
     sqlalchemy = require("sqlalchemy", extra=source_type, feature="recipec compile --introspect")
+    # extras postgres, mysql and sql each bring SQLAlchemy
     from recipec.runtime.databases import driver_url  # the runtime's own connection settings
 
     step = _ExtractLike(source_type, config.model_dump())

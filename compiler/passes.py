@@ -164,7 +164,7 @@ def check_cursor_nullable(ir: LoadIR) -> LoadIR:
                 warnings=(
                     *ir.warnings,
                     f"cursor column '{column.name}' is nullable: rows with a NULL cursor are "
-                    "loaded only by a full read (the first run, or --full-refresh)",
+                    "loaded only by a full read (a run with no watermark and no initial_value)",
                 )
             )
     return ir

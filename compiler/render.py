@@ -105,7 +105,7 @@ def _render_step(number: int, step: object) -> list[str]:
             if statements and title:
                 out.append(f"     {title}")
             out += [_sql_block(statement) for statement in statements]
-        if step.write_sql and step.write_mode in ("append", "merge"):
+        if step.write_sql and step.write_mode in ("append", "merge", "scd2"):
             out.append("     new source columns are added to the table")
         return out
     if isinstance(step, CommitStateStep):

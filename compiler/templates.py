@@ -22,7 +22,7 @@ from recipec.errors import Problem
 
 SECRET_KEY = re.compile(
     r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
-    r"|auth|authorization)"
+    r"|auth|authorization|url|uri|dsn|connection[_-]?string)"
     r"($|[_-])"
 )
 """Key names whose values, when read from the environment, are secrets (`db_password`...)."""

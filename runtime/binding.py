@@ -99,13 +99,24 @@ class BoundStage:
     """Columns cast to TIMESTAMPTZ because their values carry a zone."""
 
 
-def read_from(stage_sql: str, table: str, columns: Sequence[exp.Expr] = ()) -> str:
-    """The stage reading its source rows from `table` (rows a driver already filtered), cast
-    to the source's own types when they are known."""
+def read_from(
+    stage_sql: str, table: str, types: Sequence[tuple[str, str]] = (), present: Sequence[str] = ()
+) -> str:
+    """The stage reading its source rows from `table` (rows a driver already filtered), the
+    columns the source declared (introspected) cast back to their own types."""
     create = _parse(stage_sql)
+    have = {name.lower() for name in present}
+    casts = [
+        exp.alias_(
+            exp.cast(_quoted(name), exp.DataType.build(type_name, dialect="duckdb")),
+            exp.to_identifier(name, quoted=True),
+        )
+        for name, type_name in types
+        if name.lower() in have
+    ]
     for cte in create.find_all(exp.CTE):
         if cte.alias == "_recipec_source":
-            select = exp.select(*(columns or [exp.Star()]))
+            select = exp.select(exp.Star(replace=casts) if casts else exp.Star())
             cte.set("this", select.from_(exp.to_identifier(table, quoted=True)))
     return _sql(create)
 

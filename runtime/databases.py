@@ -144,7 +144,7 @@ def connector_error(exc: BaseException, step: ExtractStep) -> ConnectorError:
 
 
 def driver_url(step: ExtractStep, config: dict[str, Any]) -> Any:
-    sqlalchemy = require("sqlalchemy", extra="postgres", feature=f"the {step.source} source")
+    sqlalchemy = require("sqlalchemy", extra=step.source, feature=f"the {step.source} source")
     if step.source == "sql":
         return sqlalchemy.engine.make_url(config["url"])
     drivername, module, extra = DRIVERS[step.source]
@@ -167,7 +167,7 @@ def read_with_driver(
     text: str | None = None,
 ) -> Iterator[Any]:
     """Stream the source query's rows (or `text`'s) as Arrow tables of at most `batch_size`."""
-    sqlalchemy = require("sqlalchemy", extra="postgres", feature=f"the {step.source} source")
+    sqlalchemy = require("sqlalchemy", extra=step.source, feature=f"the {step.source} source")
     engine = sqlalchemy.create_engine(driver_url(step, config), pool_pre_ping=False)
     text = text if text is not None else step.source_query or ""
     query = sqlalchemy.text(text)
@@ -215,11 +215,13 @@ def _arrow_type(values: list[Any]) -> Any:
 
     sample = next((v for v in values if v is not None), None)
     if isinstance(sample, decimal.Decimal):
-        scale = max(
-            (-v.as_tuple().exponent for v in values if v is not None and v.is_finite()), default=0
-        )
-        digits = max((len(v.as_tuple().digits) for v in values if v is not None), default=1)
-        return pa.decimal128(min(38, max(digits, scale + 1, 18)), max(0, scale))
+        finite = [v.as_tuple() for v in values if v is not None and v.is_finite()]
+        scale = max((max(0, -int(t.exponent)) for t in finite), default=0)
+        whole = max((len(t.digits) + int(t.exponent) for t in finite), default=1)
+        precision = max(whole, 1) + scale
+        if precision > 76:
+            return pa.string()  # beyond Arrow's decimals: kept exactly, as text
+        return (pa.decimal128 if precision <= 38 else pa.decimal256)(max(precision, 18), scale)
     if isinstance(sample, dt.datetime):
         return pa.timestamp("us", tz="UTC") if sample.tzinfo is not None else pa.timestamp("us")
     return None
@@ -235,7 +237,7 @@ def chunk_bounds(low: Any, high: Any, chunks: int) -> list[tuple[int, int]]:
 
 def min_max_driver(step: ExtractStep, config: dict[str, Any]) -> Any:
     """min and max of the chunk column, asked of the source through the driver."""
-    sqlalchemy = require("sqlalchemy", extra="postgres", feature=f"the {step.source} source")
+    sqlalchemy = require("sqlalchemy", extra=step.source, feature=f"the {step.source} source")
     engine = sqlalchemy.create_engine(driver_url(step, config))
     try:
         with engine.connect() as connection:

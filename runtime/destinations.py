@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
-import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.connectors.statements import STAGE
+from recipec.compiler.connectors.statements import STAGE, table_expression
 from recipec.compiler.plan import CommitStateStep, WriteStep
 from recipec.errors import ConnectorError, DataLoaderError
 from recipec.registry import get_destination, require
@@ -202,6 +201,13 @@ class _CountingReader:
         return pa.RecordBatchReader.from_batches(self._reader.schema, batches())
 
 
+_POSTGRES_TYPES = {
+    "TINYINT": "SMALLINT", "UTINYINT": "SMALLINT", "USMALLINT": "INTEGER", "UINTEGER": "BIGINT",
+    "UBIGINT": "DECIMAL(20, 0)", "HUGEINT": "DECIMAL(38, 0)", "UHUGEINT": "DECIMAL(39, 0)",
+    "TIMESTAMP_S": "TIMESTAMP", "TIMESTAMP_MS": "TIMESTAMP", "TIMESTAMP_NS": "TIMESTAMP",
+    "VARINT": "NUMERIC", "BIT": "TEXT",
+}  # fmt: skip
+"""DuckDB types Postgres has no name for, and the Postgres type that holds their values."""
 _NESTED = (
     exp.DataType.Type.LIST,
     exp.DataType.Type.ARRAY,
@@ -222,10 +228,10 @@ def postgres_column(name: str, duckdb_type: str) -> tuple[exp.ColumnDef, exp.Exp
     elif datatype.is_type("blob", "varbinary", "binary"):
         target = exp.DataType.build("BYTEA")
         export = exp.DPipe(this=exp.Literal.string("\\x"), expression=exp.func("hex", column))
-    elif datatype.is_type("hugeint", "ubigint", "uhugeint"):
-        target, export = exp.DataType.build("DECIMAL(38, 0)"), column
-    elif datatype.is_type("utinyint", "tinyint"):
-        target, export = exp.DataType.build("SMALLINT"), column
+    elif duckdb_type.upper() in _POSTGRES_TYPES:
+        target, export = exp.DataType.build(_POSTGRES_TYPES[duckdb_type.upper()]), column
+    elif datatype.is_type("enum") or duckdb_type.upper().startswith("ENUM"):
+        target, export = exp.DataType.build("TEXT"), exp.cast(column, "VARCHAR")
     else:
         target, export = datatype, column
     return exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=target), export
@@ -357,7 +363,7 @@ class PostgresSession:
                 os.remove(path)
 
     def _new_columns(self, step: WriteStep, staged: Columns) -> list[str]:
-        target = sqlglot.parse_one(step.table, into=exp.Table, dialect="postgres")
+        target = table_expression(step.table)  # quoted, as the table was created
         cursor = self._run(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = "
             "coalesce(%(schema)s, current_schema()) AND table_name = %(table)s",

@@ -30,7 +30,6 @@ from sqlglot import exp
 
 from recipec._version import __version__
 from recipec.batch import to_arrow
-from recipec.compiler.introspect import cast_to_schema
 from recipec.compiler.lowering import BATCHES
 from recipec.compiler.plan import (
     CommitStateStep,
@@ -182,9 +181,12 @@ class Executor:
             if not windows:
                 return retrying(self._attempt)
             summaries = []
+            rebuild = self.full_refresh
             for window in windows:  # each window commits on its own: a failure resumes here
                 self.window = window
                 summaries.append(retrying(self._attempt))
+                self.full_refresh = False  # --full-refresh rebuilds with the first window only
+            self.full_refresh = rebuild
             return _combined(summaries)
         except DataLoaderError as exc:
             exc.message = self.redactor(exc.message)
@@ -210,7 +212,10 @@ class Executor:
                     },
                 ).fetchall()
             ]
-        end = str(spec.end_value)
+            end_row = scratch.execute(
+                "SELECT CAST(CAST($end AS TIMESTAMPTZ) AS VARCHAR)", {"end": spec.end_value}
+            ).fetchone()
+        end = str(end_row[0]) if end_row else str(spec.end_value)
         if not bounds or bounds[-1] != end:
             bounds.append(end)
         return list(itertools.pairwise(bounds))
@@ -454,6 +459,9 @@ class Executor:
             yield from databases.read_with_driver(step, config, values, batch_size)
             return
         bounds = self._chunk_bounds(databases.min_max_driver(step, config))
+        if not bounds:  # an empty table, or a key that is not an integer: one plain read
+            yield from databases.read_with_driver(step, config, values, batch_size)
+            return
         text = step.source_chunk_query or ""
         tables: queue.Queue[Any] = queue.Queue(maxsize=4)  # bounded: memory stays bounded
 
@@ -581,8 +589,9 @@ class Executor:
     def visit_stage(self, step: StageStep) -> int | None:
         stage_sql = self._chunked(step.sql)
         if self.read_from_batches:
-            schema = self.plan.extract.source_schema or []
-            stage_sql = binding.read_from(step.sql, BATCHES, cast_to_schema(schema))
+            declared = [(c.name, c.duckdb_type) for c in self.plan.extract.source_schema or []]
+            present = [name for name, _ in self._columns(f'"{BATCHES}"')]
+            stage_sql = binding.read_from(stage_sql, BATCHES, declared, present)
         try:
             bound = binding.bind_stage(
                 self.connection, stage_sql, self.plan.transforms, self.values

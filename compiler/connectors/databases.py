@@ -28,6 +28,8 @@ from recipec.compiler.models import (
 from recipec.registry import register_source
 
 ATTACHED = "_recipec_source_db"
+BATCHES = "_recipec_batches"
+"""Where a driver's rows are staged before the stage statement reads them."""
 """The name the source database is attached under in the engine."""
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
@@ -44,6 +46,14 @@ def _duration(value: str) -> str:
 
 
 Duration = Annotated[str, AfterValidator(_duration)]
+
+
+def _interval(duration: str) -> exp.Interval:
+    """`5 minutes` as an interval every dialect prints its own way (MySQL: INTERVAL 5 MINUTE)."""
+    count, unit = duration.split()
+    return exp.Interval(this=exp.Literal.number(int(count)), unit=exp.var(unit.rstrip("s").upper()))
+
+
 """A span of time such as `5 minutes`, `2 hours` or `7 days`."""
 
 
@@ -96,11 +106,24 @@ class DatabaseSourceConfig(ServerConnection):
 
     @model_validator(mode="after")
     def _table_or_query(self) -> DatabaseSourceConfig:
-        if (self.table is None) == (self.query is None):
-            raise ValueError("give exactly one of `table` and `query`")
-        if self.query is not None:
-            _one_select(self.query, "mysql" if getattr(self, "type", "") == "mysql" else "postgres")
+        dialect = "mysql" if getattr(self, "type", "") == "mysql" else "postgres"
+        _table_or_query(self.table, self.query, dialect)
         return self
+
+
+def _table_or_query(table: str | None, query: str | None, dialect: str) -> None:
+    if (table is None) == (query is None):
+        raise ValueError("give exactly one of `table` and `query`")
+    if table is not None and len(parse_table_name(table)) > 2:
+        raise ValueError("table: write [schema.]table (the database is the `database` key)")
+    if query is not None:
+        _one_select(query, dialect)
+
+
+def _url_dialect(url: str) -> str:
+    """The sqlglot dialect of a SQLAlchemy URL (`dialect+driver://...`)."""
+    backend = url.split("://", 1)[0].split("+", 1)[0]
+    return {"postgresql": "postgres", "mssql": "tsql"}.get(backend, backend)
 
 
 def _one_select(query: str, dialect: str) -> None:
@@ -133,8 +156,7 @@ class SqlConfig(StrictModel):
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SqlConfig:
-        if (self.table is None) == (self.query is None):
-            raise ValueError("give exactly one of `table` and `query`")
+        _table_or_query(self.table, self.query, _url_dialect(self.url))
         return self
 
 
@@ -167,7 +189,10 @@ class DatabaseSource:
         return query
 
     def read_query(self) -> exp.Select:
-        """The read as DuckDB runs it over the attached database."""
+        """The read as DuckDB runs it over the attached database (or, for a source only a
+        driver reads, over the batches the driver staged)."""
+        if not self.scanner:
+            return exp.select(exp.Star()).from_(exp.to_identifier(BATCHES, quoted=True))
         if self.config.table is not None:
             relation: exp.Expr = self._table(ATTACHED)
         else:
@@ -219,8 +244,7 @@ class DatabaseSource:
         watermark: exp.Expr = exp.Placeholder(this="watermark")
         if incremental.lookback:
             watermark = exp.Sub(
-                this=exp.cast(watermark, "TIMESTAMPTZ"),
-                expression=exp.Interval(this=exp.Literal.string(incremental.lookback)),
+                this=exp.cast(watermark, "TIMESTAMPTZ"), expression=_interval(incremental.lookback)
             )
         predicate: exp.Expr = cursor >= watermark
         if incremental.initial_value is None:
@@ -229,8 +253,7 @@ class DatabaseSource:
             predicate = exp.and_(predicate, cursor < exp.Placeholder(this="upper_bound"))
         if incremental.safety_margin:
             upper = exp.Sub(
-                this=exp.CurrentTimestamp(),
-                expression=exp.Interval(this=exp.Literal.string(incremental.safety_margin)),
+                this=exp.CurrentTimestamp(), expression=_interval(incremental.safety_margin)
             )
             predicate = exp.and_(predicate, cursor < upper)
         return query.where(predicate)
@@ -258,5 +281,4 @@ class SqlAlchemySource(DatabaseSource):
 
     def __init__(self, config: SqlConfig) -> None:  # type: ignore[override]
         self.config = config
-        backend = config.url.split("://", 1)[0].split("+", 1)[0]  # dialect+driver://...
-        self.dialect = {"postgresql": "postgres", "mssql": "tsql"}.get(backend, backend)
+        self.dialect = _url_dialect(config.url)

@@ -98,3 +98,15 @@ def test_backfill_needs_a_range(project, postgres):
     )
     with pytest.raises(RecipeError, match="backfill needs initial_value and end_value"):
         from_yaml("r.yaml")
+
+
+def test_a_full_refresh_backfill_rebuilds_once_and_keeps_every_window(project, events):
+    write(project, events)
+    source = json.loads((project.root / "r.yaml").read_text())
+    source["source"]["incremental"]["end_value"] = "2024-01-04"  # a date: no extra window
+    project.write("r.yaml", json.dumps(source))
+    assert run_subprocess("run", "r.yaml", cwd=project.root).code == 0
+    result = run_subprocess("run", "r.yaml", "--full-refresh", "--format", "json", cwd=project.root)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["windows"] == 1
+    assert project.rows("SELECT count(*) FROM main.events") == [(72,)]

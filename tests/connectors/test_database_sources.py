@@ -172,11 +172,11 @@ def test_the_plan_shows_the_read_in_both_dialects_with_a_bound_watermark(project
     assert extract.reader == "database" and extract.scanner == "postgres"
     assert extract.config["password"] == "***"
     assert f'FROM "_recipec_source_db"."{postgres.namespace}"."customers"' in extract.query
-    assert "CAST($watermark AS TIMESTAMPTZ) - INTERVAL '5 minutes'" in extract.query
+    assert "CAST($watermark AS TIMESTAMPTZ) - INTERVAL 5 MINUTE" in extract.query
     assert " ".join(extract.source_query.split()) == (
         f'SELECT "id", "updated_at" FROM "{postgres.namespace}"."customers" WHERE "updated_at" >= '
-        "( CAST(:watermark AS TIMESTAMPTZ) - INTERVAL '5 minutes' ) AND \"updated_at\" < "
-        "( CURRENT_TIMESTAMP - INTERVAL '1 minute' ) ORDER BY \"updated_at\""
+        "( CAST(:watermark AS TIMESTAMPTZ) - INTERVAL '5 MINUTE' ) AND \"updated_at\" < "
+        "( CURRENT_TIMESTAMP - INTERVAL '1 MINUTE' ) ORDER BY \"updated_at\""
     )
 
 
@@ -402,3 +402,81 @@ def test_a_missing_column_names_the_source(project, server, cli):
     result = cli("run", "r.yaml")
     assert result.code == 3
     assert "nope" in result.err and "customers" in result.err and server.url.host in result.err
+
+
+def test_lookback_and_safety_margin_work_through_the_mysql_driver(project, mysql):
+    mysql.run(DDL["mysql"].format(ns=mysql.namespace))
+    insert(mysql, (1, "a", "1.00", "2024-01-01 00:00:00", None, True, None))
+    write_recipe(project, mysql, "driver")
+    document = json.loads((project.root / "r.yaml").read_text())
+    document["source"]["incremental"].update(lookback="1 hour", safety_margin="1 second")
+    project.write("r.yaml", json.dumps(document))
+    assert run_recipe_from_yaml("r.yaml").rows_written == 1
+    assert run_recipe_from_yaml("r.yaml").rows_read == 1  # re-read within the lookback
+
+
+def test_a_chunked_driver_read_of_an_empty_table_reads_nothing(project, server):
+    server.run(DDL[server.kind].format(ns=server.namespace))
+    write_recipe(project, server, "driver", chunking={"column": "id", "chunks": 4})
+    summary = run_recipe_from_yaml("r.yaml")
+    assert summary.rows_read == 0
+
+
+def test_large_and_small_decimals_keep_their_digits_through_the_driver(project, postgres):
+    postgres.run(
+        f"CREATE TABLE {postgres.namespace}.customers (id bigint, amount numeric)",
+        f"INSERT INTO {postgres.namespace}.customers VALUES "
+        "(1, 12345678901234567890), (2, 0.5), (3, NULL)",
+    )
+    write_recipe(project, postgres, "driver", incremental=False)
+    run_recipe_from_yaml("r.yaml")
+    assert project.rows("SELECT CAST(amount AS VARCHAR) FROM main.customers ORDER BY id")[:2] == [
+        ("12345678901234567890.0",),
+        ("0.5",),
+    ]
+
+
+def test_source_tables_are_schema_and_table(project):
+    from recipec import RecipeError
+
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "t3",
+                "source": {"type": "postgres", "database": "x", "table": "db.s.t"},
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    with pytest.raises(RecipeError, match=r"\[schema\.\]table"):
+        from_yaml("r.yaml")
+
+
+def test_a_sql_source_query_is_validated_in_its_dialect(project):
+    from recipec import RecipeError
+
+    project.write(
+        "r.yaml",
+        json.dumps(
+            {
+                "name": "q",
+                "source": {
+                    "type": "sql",
+                    "url": "mysql+pymysql://u@h/db",
+                    "query": "SELECT 1; SELECT 2",
+                },
+                "destination": {"type": "duckdb", "database": "o.duckdb", "table": "t"},
+            }
+        ),
+    )
+    with pytest.raises(RecipeError, match="exactly one SELECT"):
+        from_yaml("r.yaml")
+
+
+def test_introspected_integer_types_map_to_arrow_integers():
+    from recipec.compiler.introspect import arrow_type, duckdb_type
+
+    assert duckdb_type("INTEGER", "postgres") == "INT" and arrow_type("INT") == "int32"
+    assert duckdb_type("INT UNSIGNED", "mysql") in {"UINT", "UINTEGER"}
+    assert arrow_type(duckdb_type("INT UNSIGNED", "mysql")) == "uint32"

@@ -131,10 +131,11 @@ def _destination_totals(kind: str, postgres, root: Path) -> tuple:
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(project, postgres, kind):
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(project, postgres, kind, request):
     table = _source_table(postgres)
-    if kind == "postgres":
-        postgres.run(f"DROP SCHEMA IF EXISTS {postgres.namespace}_dest CASCADE")
+    if kind == "postgres":  # the fixture drops the source's schema; this drops the destination's
+        drop = f"DROP SCHEMA IF EXISTS {postgres.namespace}_dest CASCADE"
+        request.addfinalizer(lambda: postgres.run(drop))
     recipe = {
         "name": "exactly_once",
         "source": postgres.source(
@@ -153,26 +154,28 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(project, postgre
         "runtime": {"retries": 0},
     }
     project.write("r.yaml", json.dumps(recipe))
-    started = time.perf_counter()
-    assert _run(project.root) == 0  # a first full load, to learn how long a run takes
-    full_load = time.perf_counter() - started
+    assert _run(project.root) == 0  # the first full load
     rng = random.Random(20261126)
     outcomes = []
-    try:
-        with Writer(postgres, table) as writer:
-            for _ in range(KILLS):
-                writer.change()
-                outcomes.append(_run(project.root, kill_after=rng.uniform(0.05, full_load)))
-                outcomes.append(_run(project.root))  # rerun after each kill
-            for point in ("before_commit", "after_commit"):
-                writer.change()
-                assert _run(project.root, crash_at=point) == 70
-                outcomes.append(_run(project.root))
-        time.sleep(MARGIN_SECONDS + 1)  # let the last changes age past the safety margin
-        assert _run(project.root) == 0
-    finally:
-        if kind == "postgres":
-            pass  # the namespace fixture drops the source schema; drop the destination's too
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "recipec", "--version"], check=True, capture_output=True)
+    startup = time.perf_counter() - started  # kills before this would only hit the imports
+    with Writer(postgres, table) as writer:
+        writer.change(inserts=20_000, updates=20_000)
+        started = time.perf_counter()
+        assert _run(project.root) == 0  # how long an incremental run of a round takes
+        typical = time.perf_counter() - started
+        for _ in range(KILLS):
+            writer.change(inserts=20_000, updates=20_000)
+            kill_after = rng.uniform(min(startup, 0.5 * typical), 0.95 * typical)
+            outcomes.append(_run(project.root, kill_after=kill_after))
+            outcomes.append(_run(project.root))  # rerun after each kill
+        for point in ("before_commit", "after_commit"):
+            writer.change()
+            assert _run(project.root, crash_at=point) == 70
+            outcomes.append(_run(project.root))
+    time.sleep(MARGIN_SECONDS + 1)  # let the last changes age past the safety margin
+    assert _run(project.root) == 0
     killed = sum(1 for code in outcomes if code == -signal.SIGKILL)
     assert killed >= KILLS // 2, f"only {killed} runs were killed mid-way: {outcomes}"
 
@@ -188,5 +191,3 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(project, postgre
             {"w": state["cursor"]["watermark"], "m": str(source[5])},
         ).fetchone()[0]
     assert same, (state["cursor"]["watermark"], source[5])
-    if kind == "postgres":
-        postgres.run(f"DROP SCHEMA IF EXISTS {postgres.namespace}_dest CASCADE")

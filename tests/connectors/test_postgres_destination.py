@@ -161,3 +161,39 @@ def test_an_unreachable_destination_is_a_connector_error(project, postgres, cli)
     project.write("r.yaml", text)
     result = cli("run", "r.yaml")
     assert result.code == 3 and "cannot connect to postgres" in result.err and ":1" in result.err
+
+
+def test_unsigned_and_nanosecond_types_and_mixed_case_tables(project, postgres):
+    import duckdb as duck
+
+    with duck.connect() as connection:
+        connection.execute(
+            "COPY (SELECT 1 AS id, CAST(4000000000 AS UINTEGER) AS big, "
+            "CAST(200 AS UTINYINT) AS small, CAST('2024-01-01 10:00:00.123456789' AS TIMESTAMP_NS)"
+            " AS at) TO 'data.parquet'"
+        )
+    document = {
+        "name": "types",
+        "source": {"type": "parquet", "path": "data.parquet"},
+        "destination": {
+            "type": "postgres",
+            "host": postgres.url.host,
+            "port": postgres.url.port,
+            "database": postgres.url.database,
+            "user": postgres.url.username,
+            "table": f'{postgres.namespace}."MixedCase"',
+            "state_schema": postgres.namespace,
+        },
+    }
+    project.write("r.yaml", json.dumps(document))
+    run_recipe_from_yaml("r.yaml")
+    with duck.connect() as connection:
+        connection.execute(
+            "COPY (SELECT 2 AS id, CAST(1 AS UINTEGER) AS big, CAST(1 AS UTINYINT) AS small, "
+            "CAST('2024-01-02' AS TIMESTAMP_NS) AS at, 'new' AS extra) TO 'data.parquet'"
+        )
+    run_recipe_from_yaml("r.yaml")
+    rows = postgres.rows(
+        f'SELECT id, big, small, extra FROM {postgres.namespace}."MixedCase" ORDER BY id'
+    )
+    assert rows == [(1, 4000000000, 200, None), (2, 1, 1, "new")]

@@ -10,7 +10,7 @@ WITH "_recipec_source" AS (
   WHERE
     $watermark IS NULL
     OR "updated_at" >= (
-      CAST($watermark AS TIMESTAMPTZ) - INTERVAL '5 minutes'
+      CAST($watermark AS TIMESTAMPTZ) - INTERVAL 5 MINUTE
     )
 )
 SELECT
