@@ -48,9 +48,14 @@ class Writer:
         self.postgres, self.table = postgres, table
         self.next_id = ROWS + 1
         self.stop = threading.Event()
+        self.lock = threading.Lock()  # one writer at a time: two would deadlock each other
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def change(self, inserts: int = 300, updates: int = 300) -> None:
+        with self.lock:
+            self._change(inserts, updates)
+
+    def _change(self, inserts: int, updates: int) -> None:
         first = self.next_id
         self.next_id += inserts
         self.postgres.run(
