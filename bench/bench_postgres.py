@@ -537,10 +537,11 @@ def memory_scenario(args: argparse.Namespace, work: Path, at_rows: list[Side]) -
     sides = full_load_sides(work / "memory", None)
     (work / "memory").mkdir()
     benchmark(sides, args.memory_repeat, 0)
-    print(f"\n  {'tool':<26}{args.rows:>14,} rows{args.memory_rows:>14,} rows   peak RSS (MiB)")
+    sizes = f"{args.rows:>14,} rows{args.memory_rows:>14,} rows"
+    print(f"\n  peak RSS (MiB)\n  {'tool':<26}{sizes}{'growth':>10}")
     for before, after in zip(at_rows, sides, strict=True):
         peaks = median(before, "peak_mib"), median(after, "peak_mib")
-        print(f"  {before.name:<26}{peaks[0]:>19.1f}{peaks[1]:>19.1f}")
+        print(f"  {before.name:<26}{peaks[0]:>19.1f}{peaks[1]:>19.1f}{peaks[1] / peaks[0]:>9.2f}x")
     small, large = median(at_rows[1], "peak_mib"), median(sides[1], "peak_mib")
     print("  targets (recipec):")
     for target in (

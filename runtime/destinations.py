@@ -241,6 +241,9 @@ class PostgresSession:
     """Rows go to a temporary table by COPY, then one set-based statement writes them; the state
     row commits in the same Postgres transaction."""
 
+    MERGE_SINCE = 150000
+    """Postgres 15 brought MERGE; older servers upsert with INSERT ... ON CONFLICT."""
+
     def __init__(
         self,
         connection: duckdb.DuckDBPyConnection,
@@ -326,7 +329,7 @@ class PostgresSession:
                 result.notes.append(f"added column: {alter}")
                 self._run(alter)
             statements = step.write_sql
-            if step.fallback_write_sql and self.server.server_version < 150000:
+            if step.fallback_write_sql and self.server.server_version < self.MERGE_SINCE:
                 statements = [
                     s for s in statements if s.startswith("CREATE")
                 ] + step.fallback_write_sql

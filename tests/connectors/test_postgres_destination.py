@@ -197,3 +197,33 @@ def test_unsigned_and_nanosecond_types_and_mixed_case_tables(project, postgres):
         f'SELECT id, big, small, extra FROM {postgres.namespace}."MixedCase" ORDER BY id'
     )
     assert rows == [(1, 4000000000, 200, None), (2, 1, 1, "new")]
+
+
+@pytest.mark.parametrize("flag", [None, "hard_delete_column", "soft_delete_column"])
+def test_servers_without_merge_upsert_with_on_conflict(project, postgres, monkeypatch, flag):
+    from recipec.runtime.destinations import PostgresSession
+
+    monkeypatch.setattr(PostgresSession, "MERGE_SINCE", 10**9)  # as if the server were old
+    header = "id,v,gone,updated_at\n"
+    project.write(
+        "data/a.csv", header + "1,a,false,2024-01-01 00:00:00\n2,b,false,2024-01-01 00:00:00\n"
+    )
+    recipe(project, postgres, mode="merge", keys=["id"])
+    if flag:
+        document = json.loads((project.root / "r.yaml").read_text())
+        document["destination"][flag] = "gone"
+        project.write("r.yaml", json.dumps(document))
+    run_recipe_from_yaml("r.yaml")
+    project.write(
+        "data/a.csv",
+        header
+        + "1,a2,false,2024-01-02 00:00:00\n2,b,true,2024-01-02 00:00:00\n"
+        + "3,c,false,2024-01-02 00:00:00\n",
+    )
+    run_recipe_from_yaml("r.yaml")
+    expected = {
+        None: [(1, "a2"), (2, "b"), (3, "c")],
+        "hard_delete_column": [(1, "a2"), (3, "c")],
+        "soft_delete_column": [(1, "a2"), (2, "b"), (3, "c")],
+    }[flag]
+    assert items(postgres) == expected
