@@ -96,7 +96,11 @@ def _render_step(number: int, step: object) -> list[str]:
         sections = [
             ("", step.setup_sql),
             ("stage the rows on the destination's side:", step.load_sql),
-            ("create when missing:", [step.create_sql] if step.create_sql else []),
+            (
+                "create when missing (without delete flags, a missing table is created from the "
+                "batch by the --full-refresh statements):",
+                [step.create_sql] if step.create_sql else [],
+            ),
             ("write:", step.write_sql),
             ("on servers without MERGE:", step.fallback_write_sql),
             ("with --full-refresh:", step.full_refresh_sql),

@@ -57,6 +57,15 @@ class DestinationSession(Protocol):
     def close(self) -> None: ...
 
 
+def first_write(step: WriteStep) -> bool:
+    """A batch written into a table that does not exist yet becomes the table, with the
+    create-and-insert of an overwrite, whatever the write mode: merging into nothing only costs
+    more (the batch is already deduplicated, and scd2 versions are all new). Not with delete
+    flags: flagged rows must not be written."""
+    config = step.config
+    return not (config.get("hard_delete_column") or config.get("soft_delete_column"))
+
+
 def _state_from(row: Any) -> State | None:
     if not row:
         return None
@@ -92,7 +101,7 @@ class DuckDBSession:
         result = WriteResult(rows=0)
         for statement in step.setup_sql:
             self.connection.execute(statement)
-        if full_refresh or step.write_mode == "overwrite":
+        if full_refresh or step.write_mode == "overwrite" or self._first_write(step):
             statements = step.full_refresh_sql
         else:
             self.connection.execute(step.create_sql)  # type: ignore[arg-type]
@@ -109,6 +118,16 @@ class DuckDBSession:
             if row and isinstance(row[0], int):
                 result.rows = int(row[0])
         return result
+
+    def _first_write(self, step: WriteStep) -> bool:
+        """Whether the table is missing, so the batch can simply become it (see `first_write`)."""
+        target = table_expression(step.table)
+        row = self.connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = "
+            "current_database() AND table_schema = $schema AND table_name = $name",
+            {"schema": target.db or "main", "name": target.name},
+        ).fetchone()
+        return first_write(step) and not (row and row[0])
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         for statement in step.setup_sql:
@@ -321,7 +340,7 @@ class PostgresSession:
         self._copy_stage(step, [export for _, export in columns])
         for statement in step.setup_sql:
             self._run(statement)
-        if full_refresh or step.write_mode == "overwrite":
+        if full_refresh or step.write_mode == "overwrite" or self._first_write(step):
             statements = step.full_refresh_sql
         else:
             self._run(step.create_sql)  # type: ignore[arg-type]
@@ -364,6 +383,16 @@ class PostgresSession:
         finally:
             with contextlib.suppress(OSError):
                 os.remove(path)
+
+    def _first_write(self, step: WriteStep) -> bool:
+        target = table_expression(step.table)
+        cursor = self._run(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+            "coalesce(%(schema)s, current_schema()) AND table_name = %(table)s",
+            {"schema": target.db or None, "table": target.name},
+        )
+        row = cursor.fetchone()
+        return first_write(step) and not (row and row[0])
 
     def _new_columns(self, step: WriteStep, staged: Columns) -> list[str]:
         target = table_expression(step.table)  # quoted, as the table was created
