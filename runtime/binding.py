@@ -121,6 +121,23 @@ def read_from(
     return _sql(create)
 
 
+def stage_query(stage_sql: str) -> str:
+    """The SELECT of the stage statement (what `CREATE ... "_recipec_stage" AS` would hold)."""
+    return _sql(_parse(stage_sql).expression)
+
+
+def from_query(statement: str, query: str, dialect: str = "duckdb") -> str:
+    """`statement` reading `query` where it read the staged table (streaming, not staging)."""
+    tree = sqlglot.parse_one(statement, read=dialect)
+    inner = sqlglot.parse_one(query, read="duckdb")
+    assert isinstance(inner, exp.Query)
+    for table in list(tree.find_all(exp.Table)):
+        if table.name == "_recipec_stage" and not table.db:
+            alias = table.alias or "_recipec_stage"
+            table.replace(inner.copy().subquery(exp.to_identifier(alias, quoted=True)))
+    return tree.sql(dialect=dialect)
+
+
 def source_select(stage_sql: str) -> exp.Select:
     """The stage's read of the source (its `_recipec_source` CTE)."""
     for cte in _parse(stage_sql).find_all(exp.CTE):

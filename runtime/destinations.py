@@ -45,7 +45,13 @@ class DestinationSession(Protocol):
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None: ...
 
     def write(
-        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+        self,
+        step: WriteStep,
+        *,
+        full_refresh: bool,
+        staged: Columns,
+        values: dict[str, Any],
+        streamed_query: str | None = None,
     ) -> WriteResult: ...
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None: ...
@@ -96,12 +102,20 @@ class DuckDBSession:
             return None  # first run: no state table yet
 
     def write(
-        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+        self,
+        step: WriteStep,
+        *,
+        full_refresh: bool,
+        staged: Columns,
+        values: dict[str, Any],
+        streamed_query: str | None = None,
     ) -> WriteResult:
         result = WriteResult(rows=0)
         for statement in step.setup_sql:
             self.connection.execute(statement)
-        if full_refresh or step.write_mode == "overwrite" or self._first_write(step):
+        if streamed_query is not None:  # the batch becomes the table in one pass over the source
+            statements = [binding.from_query(s, streamed_query) for s in step.full_refresh_sql]
+        elif full_refresh or step.write_mode == "overwrite" or self.writes_whole_table(step):
             statements = step.full_refresh_sql
         else:
             self.connection.execute(step.create_sql)  # type: ignore[arg-type]
@@ -119,7 +133,7 @@ class DuckDBSession:
                 result.rows = int(row[0])
         return result
 
-    def _first_write(self, step: WriteStep) -> bool:
+    def writes_whole_table(self, step: WriteStep) -> bool:
         """Whether the table is missing, so the batch can simply become it (see `first_write`)."""
         target = table_expression(step.table)
         row = self.connection.execute(
@@ -166,7 +180,13 @@ class PluginSession(DuckDBSession):
         return None
 
     def write(
-        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+        self,
+        step: WriteStep,
+        *,
+        full_refresh: bool,
+        staged: Columns,
+        values: dict[str, Any],
+        streamed_query: str | None = None,
     ) -> WriteResult:
         registration = get_destination(step.destination)
         if registration is None:
@@ -324,7 +344,13 @@ class PostgresSession:
         return state
 
     def write(
-        self, step: WriteStep, *, full_refresh: bool, staged: Columns, values: dict[str, Any]
+        self,
+        step: WriteStep,
+        *,
+        full_refresh: bool,
+        staged: Columns,
+        values: dict[str, Any],
+        streamed_query: str | None = None,
     ) -> WriteResult:
         result = WriteResult(rows=0)
         columns = [postgres_column(name, type_name) for name, type_name in staged]
@@ -340,7 +366,7 @@ class PostgresSession:
         self._copy_stage(step, [export for _, export in columns])
         for statement in step.setup_sql:
             self._run(statement)
-        if full_refresh or step.write_mode == "overwrite" or self._first_write(step):
+        if full_refresh or step.write_mode == "overwrite" or self.writes_whole_table(step):
             statements = step.full_refresh_sql
         else:
             self._run(step.create_sql)  # type: ignore[arg-type]
@@ -384,7 +410,7 @@ class PostgresSession:
             with contextlib.suppress(OSError):
                 os.remove(path)
 
-    def _first_write(self, step: WriteStep) -> bool:
+    def writes_whole_table(self, step: WriteStep) -> bool:
         target = table_expression(step.table)
         cursor = self._run(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = "

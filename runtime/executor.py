@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from recipec._version import __version__
@@ -235,6 +236,8 @@ class Executor:
         )
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
+        self.streamed_query: str | None = None
+        """Set when the batch streams straight into a new table instead of being staged."""
         self.read_from_batches = False
         self.source_attached = False
         self.stage_rows = 0
@@ -605,6 +608,10 @@ class Executor:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
         log.debug("stage:\n%s", statement)
         self.stage_statement = statement
+        if step.materialize and self._writes_whole_table(step):
+            # The batch becomes the whole table: one pass from the source into it, no copy.
+            self.streamed_query = binding.stage_query(statement)
+            return None
         with self.progress.statement("stage", self.connection):
             try:
                 engine.execute(self.connection, statement, self.values)
@@ -626,6 +633,17 @@ class Executor:
             self.stage_rows -= skipped
         return self.summary.rows_read
 
+    def _writes_whole_table(self, step: StageStep) -> bool:
+        """A full refresh, or a first write into a missing table, into DuckDB."""
+        if type(self.session) is not destinations.DuckDBSession:
+            return False
+        if step.boundary_sql and self.values.get("boundary_hashes"):
+            return False
+        write = self.plan.write
+        if not destinations.first_write(write):
+            return False
+        return self.full_refresh or self.session.writes_whole_table(write)
+
     def _count(self, relation: str) -> int:
         row = self.connection.execute(f"SELECT count(*) FROM {relation}").fetchone()
         return int(row[0]) if row else 0
@@ -636,9 +654,28 @@ class Executor:
     # -- write ---------------------------------------------------------------------------------
 
     def visit_write(self, step: WriteStep) -> int:
-        result = self.session.write(
-            step, full_refresh=self.full_refresh, staged=self._columns(STAGE), values=self.values
-        )
+        if self.streamed_query is not None:
+            try:
+                result = self.session.write(
+                    step,
+                    full_refresh=True,
+                    staged=[],
+                    values=self.values,
+                    streamed_query=self.streamed_query,
+                )
+            except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
+                if self.plan.extract.reader != "database":
+                    raise
+                raise databases.connector_error(exc, self.plan.extract) from None
+            self.stage_rows = result.rows
+            self.summary.rows_read = result.rows
+        else:
+            result = self.session.write(
+                step,
+                full_refresh=self.full_refresh,
+                staged=self._columns(STAGE),
+                values=self.values,
+            )
         written = result.rows if result.rows or self.plan.stage.materialize else self.stage_rows
         self.summary.notes.extend(result.notes)
         self.summary.rows_written = written
@@ -695,13 +732,29 @@ class Executor:
             ),
         )
 
+    def _over_batch(self, statement: str) -> str:
+        """A statement over the staged batch; when it streamed into a new table, that table is
+        the batch."""
+        if self.streamed_query is None:
+            return statement
+        target = self.plan.write.table
+        tree = sqlglot.parse_one(statement, read="duckdb")
+        for table in list(tree.find_all(exp.Table)):
+            if table.name == "_recipec_stage" and not table.db:
+                replacement = sqlglot.parse_one(target, into=exp.Table, dialect="duckdb")
+                replacement.set(
+                    "alias", exp.TableAlias(this=exp.to_identifier(STAGE.strip('"'), quoted=True))
+                )
+                table.replace(replacement)
+        return tree.sql(dialect="duckdb")
+
     def _next_cursor(
         self, step: CommitStateStep, column: str, previous: CursorState | None
     ) -> CursorState:
         old = previous if previous and previous.column == column else None
         if self.nothing_to_load or step.watermark_sql is None or self.stage_rows == 0:
             return old or CursorState(column=column)
-        row = self.connection.execute(step.watermark_sql).fetchone()
+        row = self.connection.execute(self._over_batch(step.watermark_sql)).fetchone()
         new = row[0] if row else None
         if new is None:  # only NULL cursors in this batch
             if old is None or old.watermark is None:
@@ -713,7 +766,7 @@ class Executor:
         hashes: list[str] = []
         if step.boundary_sql:
             found = engine.execute(
-                self.connection, step.boundary_sql, {"new_watermark": new}
+                self.connection, self._over_batch(step.boundary_sql), {"new_watermark": new}
             ).fetchone()
             hashes = sorted(found[0] or []) if found else []
             if old is not None and old.watermark == new:
