@@ -35,6 +35,20 @@ _PYFORMAT = re.compile(r"%\((\w+)\)s")
 Columns = list[tuple[str, str]]
 
 
+@dataclass(frozen=True)
+class WriteRequest:
+    """What a session is asked to write."""
+
+    step: WriteStep
+    full_refresh: bool
+    staged: Columns
+    """The staged columns (name, DuckDB type); empty when the batch streams."""
+    values: dict[str, Any]
+    """The run's bound parameters (`$run_at`...)."""
+    streamed_query: str | None = None
+    """Set when the batch streams from the source into a new table instead of being staged."""
+
+
 @dataclass
 class WriteResult:
     rows: int
@@ -44,15 +58,7 @@ class WriteResult:
 class DestinationSession(Protocol):
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None: ...
 
-    def write(
-        self,
-        step: WriteStep,
-        *,
-        full_refresh: bool,
-        staged: Columns,
-        values: dict[str, Any],
-        streamed_query: str | None = None,
-    ) -> WriteResult: ...
+    def write(self, request: WriteRequest) -> WriteResult: ...
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None: ...
 
@@ -101,20 +107,15 @@ class DuckDBSession:
         except duckdb.CatalogException:
             return None  # first run: no state table yet
 
-    def write(
-        self,
-        step: WriteStep,
-        *,
-        full_refresh: bool,
-        staged: Columns,
-        values: dict[str, Any],
-        streamed_query: str | None = None,
-    ) -> WriteResult:
+    def write(self, request: WriteRequest) -> WriteResult:
+        step, full_refresh, staged = request.step, request.full_refresh, request.staged
         result = WriteResult(rows=0)
         for statement in step.setup_sql:
             self.connection.execute(statement)
-        if streamed_query is not None:  # the batch becomes the table in one pass over the source
-            statements = [binding.from_query(s, streamed_query) for s in step.full_refresh_sql]
+        if request.streamed_query is not None:  # the batch becomes the table in one pass
+            statements = [
+                binding.from_query(s, request.streamed_query) for s in step.full_refresh_sql
+            ]
         elif full_refresh or step.write_mode == "overwrite" or self.writes_whole_table(step):
             statements = step.full_refresh_sql
         else:
@@ -128,7 +129,7 @@ class DuckDBSession:
             bound = binding.bind_columns(statement, names, step.merge_keys, "duckdb")
             log.debug("write:\n%s", bound)
             with self.progress.statement(f"write {step.table}", self.connection):
-                row = engine.execute(self.connection, bound, values).fetchone()
+                row = engine.execute(self.connection, bound, request.values).fetchone()
             if row and isinstance(row[0], int):
                 result.rows = int(row[0])
         return result
@@ -179,15 +180,8 @@ class PluginSession(DuckDBSession):
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
         return None
 
-    def write(
-        self,
-        step: WriteStep,
-        *,
-        full_refresh: bool,
-        staged: Columns,
-        values: dict[str, Any],
-        streamed_query: str | None = None,
-    ) -> WriteResult:
+    def write(self, request: WriteRequest) -> WriteResult:
+        step, full_refresh = request.step, request.full_refresh
         registration = get_destination(step.destination)
         if registration is None:
             raise ConnectorError(
@@ -343,15 +337,8 @@ class PostgresSession:
         self.server.rollback()  # end the read; the write starts a fresh transaction
         return state
 
-    def write(
-        self,
-        step: WriteStep,
-        *,
-        full_refresh: bool,
-        staged: Columns,
-        values: dict[str, Any],
-        streamed_query: str | None = None,
-    ) -> WriteResult:
+    def write(self, request: WriteRequest) -> WriteResult:
+        step, full_refresh, staged = request.step, request.full_refresh, request.staged
         result = WriteResult(rows=0)
         columns = [postgres_column(name, type_name) for name, type_name in staged]
         stage = exp.Create(
@@ -382,6 +369,7 @@ class PostgresSession:
         for statement in statements:
             bound = binding.bind_columns(statement, names, step.merge_keys, "postgres")
             log.debug("write:\n%s", bound)
+            values = request.values
             used = {name: values[name] for name in _PYFORMAT.findall(bound) if name in values}
             cursor = self._run(bound, used or None)
             if cursor.rowcount is not None and cursor.rowcount >= 0:

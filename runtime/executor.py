@@ -657,11 +657,9 @@ class Executor:
         if self.streamed_query is not None:
             try:
                 result = self.session.write(
-                    step,
-                    full_refresh=True,
-                    staged=[],
-                    values=self.values,
-                    streamed_query=self.streamed_query,
+                    destinations.WriteRequest(
+                        step, True, [], self.values, streamed_query=self.streamed_query
+                    )
                 )
             except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
                 if self.plan.extract.reader != "database":
@@ -671,10 +669,9 @@ class Executor:
             self.summary.rows_read = result.rows
         else:
             result = self.session.write(
-                step,
-                full_refresh=self.full_refresh,
-                staged=self._columns(STAGE),
-                values=self.values,
+                destinations.WriteRequest(
+                    step, self.full_refresh, self._columns(STAGE), self.values
+                )
             )
         written = result.rows if result.rows or self.plan.stage.materialize else self.stage_rows
         self.summary.notes.extend(result.notes)
