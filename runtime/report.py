@@ -38,7 +38,7 @@ def _preview(database: str, table: str, rows: int) -> str:
     from sqlglot import exp
 
     target = sqlglot.parse_one(table, into=exp.Table, dialect="duckdb")
-    query = exp.select("*").from_(target).limit(rows).sql("duckdb")
+    query = exp.select("*").from_(target).order_by(exp.Literal.number(1)).limit(rows).sql("duckdb")
     with duckdb.connect(database, read_only=True) as connection:
         total = connection.execute(exp.select("count(*)").from_(target).sql("duckdb")).fetchone()
         relation = connection.sql(query)
