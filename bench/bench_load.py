@@ -22,11 +22,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from measure import Sample, measure  # a sibling module: bench/ is on sys.path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -57,16 +57,6 @@ GENERATE_SCRIPT = (
     "import duckdb, sys; c = duckdb.connect(); "
     "c.execute('SET enable_progress_bar = false'); c.execute(sys.argv[1])"
 )
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One measured process: wall time, CPU time, peak resident memory and what it printed."""
-
-    wall: float
-    cpu: float
-    peak_mb: float
-    stdout: str
 
 
 @dataclass(frozen=True)
@@ -116,23 +106,6 @@ def ensure_csv(rows: int) -> Path:
     return path
 
 
-def measure(command: list[str]) -> Sample:
-    """Run one child; its wall time and peak RSS come from wait4() on exactly that child."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{stderr}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Sample(wall=wall, cpu=cpu, peak_mb=usage.ru_maxrss / 1024, stdout=stdout)  # KiB
-
-
 def make_sides(csv: Path) -> tuple[Side, Side]:
     plain_db = DATA / "via_plain.duckdb"
     recipec_db = DATA / "via_recipec.duckdb"
@@ -157,7 +130,7 @@ def make_sides(csv: Path) -> tuple[Side, Side]:
 
 def run_once(side: Side) -> Sample:
     side.reset()
-    return measure(side.command)
+    return measure(side.command, REPO)
 
 
 def benchmark(sides: tuple[Side, Side], repeat: int, warmup: int) -> dict[str, list[Sample]]:
@@ -172,7 +145,7 @@ def benchmark(sides: tuple[Side, Side], repeat: int, warmup: int) -> dict[str, l
             samples[side.name].append(sample)
             print(
                 f"  round {round_ + 1}: {side.name:<13} {sample.wall:6.2f} s wall"
-                f" {sample.cpu:6.2f} s CPU {sample.peak_mb:8.1f} MB",
+                f" {sample.cpu:6.2f} s CPU {sample.peak_mib:8.1f} MB",
                 flush=True,
             )
     return samples
@@ -230,7 +203,7 @@ def results_table(samples: dict[str, list[Sample]], plain: str, recipec: str) ->
     lines = [header + f"{'result':>8}"]
     for label, field, target in (
         ("wall time (s)", "wall", WALL_TARGET),
-        ("peak RSS (MB)", "peak_mb", MEMORY_TARGET),
+        ("peak RSS (MB)", "peak_mib", MEMORY_TARGET),
         ("CPU time (s)", "cpu", None),
     ):
         base, ours = median(plain, field), median(recipec, field)

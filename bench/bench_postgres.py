@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+from measure import Sample, measure  # a sibling module: bench/ is on sys.path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -113,16 +114,6 @@ print(json.dumps([int(value) for value in row]))
 # -- measuring -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One measured process: wall time, CPU time, peak resident memory and what it printed."""
-
-    wall: float
-    cpu: float
-    peak_mib: float
-    stdout: str
-
-
 @dataclass
 class Side:
     """One contender: how to reset its files before a run, and the command it runs."""
@@ -137,30 +128,11 @@ class Side:
     failure: str | None = None
 
 
-def measure(command: Sequence[str]) -> Sample:
-    """Run one child; its wall time and peak RSS come from wait4() on exactly that child."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        process.returncode = code
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
-    if code != 0:
-        last = stderr.strip().splitlines()[-1] if stderr.strip() else "(no stderr)"
-        raise RuntimeError(f"exited {code}: {last}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Sample(wall=wall, cpu=cpu, peak_mib=usage.ru_maxrss / 1024, stdout=stdout)  # KiB
-
-
 def run_side(side: Side) -> Sample | None:
     """Prepare and run one side; a failing optional side is marked failed and gives None."""
     side.prepare()
     try:
-        return measure(side.command)
+        return measure(side.command, REPO)
     except RuntimeError as exc:
         if not side.optional:
             raise RuntimeError(f"{side.name}: {exc}") from None
@@ -511,7 +483,7 @@ def find_dlt(path: str) -> Path | None:
 def incremental_scenario(args: argparse.Namespace, work: Path) -> bool:
     base_db, base_state = work / "base.duckdb", work / "base_state"
     remove(base_db, base_state)
-    measure(recipec_command(base_db, base_state))
+    measure(recipec_command(base_db, base_state), REPO)
     changed = change_source(args.rows)
     sides = incremental_sides(work, base_db, base_state)
     print(
