@@ -268,7 +268,25 @@ def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
         reason=ir.stage_reason,
         sql=sql(create, pretty=True),
         boundary_sql=sql(boundary) if boundary is not None else None,
+        source_keys=_source_keys(ir),
     )
+
+
+def _source_keys(ir: LoadIR) -> list[str] | None:
+    """The merge keys as the source columns they carry unchanged through every step, if they
+    do: a source whose primary key they cover cannot send one key twice in a read."""
+    if ir.destination.write_mode not in ("merge", "scd2"):
+        return None
+    keys: list[str] = list(ir.destination.merge_keys)
+    for step in reversed(ir.transforms):
+        carried_from = getattr(step.config, "carried_from", None)
+        if carried_from is None:
+            return None  # a step that does not say what it keeps
+        sources = [carried_from(key) for key in keys]
+        if None in sources:
+            return None
+        keys = sources
+    return keys
 
 
 def row_hash() -> exp.Expr:

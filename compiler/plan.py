@@ -113,6 +113,9 @@ class StageStep(PlanModel):
     sql: str
     boundary_sql: str | None = None
     """Append mode: drop rows already loaded at the watermark (by row hash)."""
+    source_keys: list[str] | None = None
+    """Merge and scd2: the merge keys as the source columns they pass through unchanged, when
+    they do. A source table whose primary key they cover needs no deduplication."""
 
 
 class WriteStep(PlanModel):

@@ -86,6 +86,12 @@ def _render_step(number: int, step: object) -> list[str]:
                 "     skip rows already loaded at the watermark:",
                 _sql_block(step.boundary_sql),
             ]
+        if step.source_keys:
+            out.append(
+                "     a first load into DuckDB streams into the new table, then drops older"
+                " rows of a repeated key; no check when the source table's primary key is"
+                f" within ({', '.join(step.source_keys)})"
+            )
         return out
     if isinstance(step, WriteStep):
         where = f" in {step.database}" if step.database else ""

@@ -58,6 +58,13 @@ class RenameColumns(StrictModel):
     def output_name(self, column: str) -> str:
         return self.mapping.get(column, column)
 
+    def carried_from(self, column: str) -> str | None:
+        """The input column whose values `column` carries unchanged."""
+        renamed = {new: old for old, new in self.mapping.items()}
+        if column in renamed:
+            return renamed[column]
+        return None if column in self.mapping else column
+
     def output_columns(self, columns: Columns) -> Columns:
         out = list(columns)
         for old, new in self.mapping.items():
@@ -81,6 +88,9 @@ class Cast(StrictModel):
     def zone_sensitive(self) -> list[str]:
         """Columns cast to `datetime`: TIMESTAMP, or TIMESTAMPTZ when the input carries a zone."""
         return [c for c, t in self.columns.items() if t.name == "datetime"]
+
+    def carried_from(self, column: str) -> str | None:
+        return None if column in self.columns else column  # a cast can merge distinct values
 
     def output_columns(self, columns: Columns) -> Columns:
         out = list(columns)
@@ -107,6 +117,9 @@ class AddColumn(StrictModel):
     """A constant (templates are rendered first, so `{{ recipe.name }}` works)."""
     cast_to: TypeName | None = Field(default=None, alias="as")
     """Optional type of the new column (`as: date`)."""
+
+    def carried_from(self, column: str) -> str | None:
+        return None if column == self.name else column
 
     def output_columns(self, columns: Columns) -> Columns:
         if self.cast_to is not None:

@@ -16,6 +16,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from recipec.compiler.connectors.statements import table_expression
 from recipec.compiler.plan import TransformStep
 from recipec.errors import TransformError
 from recipec.registry import get_transform
@@ -121,9 +122,49 @@ def read_from(
     return _sql(create)
 
 
-def stage_query(stage_sql: str) -> str:
+@dataclass(frozen=True)
+class StreamedQuery:
+    """The stage's SELECT streamed straight into a new table.
+
+    A merge or scd2 batch keeps only the latest row per key (`QUALIFY ROW_NUMBER() ... = 1`).
+    That window holds the whole batch in memory, so a streamed first load leaves it out and
+    applies it to the new table only when the table turns out to hold a duplicate key: a
+    source whose key is unique (the usual case) then streams in bounded memory.
+    """
+
+    sql: str
+    dedup: str | None = None
+    """The QUALIFY condition that was left out, or None."""
+
+    def duplicates_sql(self, table: str, keys: Sequence[str]) -> str:
+        """One row when `table` holds a key more than once."""
+        grouped = (
+            exp.select(exp.Literal.number(1))
+            .from_(table_expression(table))
+            .group_by(*[_quoted(k) for k in keys])
+            .having("count(*) > 1")
+            .limit(1)
+        )
+        return _sql(grouped)
+
+    def dedup_sql(self, table: str) -> str:
+        """Rewrite `table` keeping the rows the stage's QUALIFY keeps."""
+        assert self.dedup is not None
+        kept = exp.select(exp.Star()).from_(table_expression(table)).qualify(self.dedup)
+        create = exp.Create(
+            this=table_expression(table), kind="TABLE", replace=True, expression=kept
+        )
+        return _sql(create)
+
+
+def stage_query(stage_sql: str) -> StreamedQuery:
     """The SELECT of the stage statement (what `CREATE ... "_recipec_stage" AS` would hold)."""
-    return _sql(_parse(stage_sql).expression)
+    query = _parse(stage_sql).expression
+    qualify = query.args.get("qualify")
+    if qualify is None:
+        return StreamedQuery(_sql(query))
+    query.set("qualify", None)
+    return StreamedQuery(_sql(query), _sql(qualify.this))
 
 
 def from_query(statement: str, query: str, dialect: str = "duckdb") -> str:

@@ -130,6 +130,31 @@ def attach(
         raise connector_error(exc, step) from None
 
 
+_PRIMARY_KEY = """
+SELECT k.table_schema, list(k.column_name ORDER BY k.ordinal_position)
+FROM "{catalog}".information_schema.table_constraints AS c
+JOIN "{catalog}".information_schema.key_column_usage AS k
+  ON k.constraint_name = c.constraint_name
+  AND k.table_schema = c.table_schema
+  AND k.table_name = c.table_name
+WHERE c.constraint_type = 'PRIMARY KEY'
+  AND c.table_name = $name
+  AND c.table_schema = coalesce($schema, c.table_schema)
+GROUP BY k.table_schema
+"""
+
+
+def primary_key(connection: duckdb.DuckDBPyConnection, table: exp.Table) -> list[str]:
+    """The primary key columns of an attached source table, from the source's standard
+    information_schema (DuckDB's mysql scanner does not report constraints itself). A table
+    named without a schema that several schemas hold has none we can be sure of."""
+    catalog, *schema, name = (part.name for part in table.parts)
+    statement = _PRIMARY_KEY.format(catalog=catalog.replace('"', '""'))
+    values = {"name": name, "schema": schema[0] if schema else None}
+    rows = connection.execute(statement, values).fetchall()
+    return list(rows[0][1]) if len(rows) == 1 else []
+
+
 _PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 

@@ -45,7 +45,7 @@ class WriteRequest:
     """The staged columns (name, DuckDB type); empty when the batch streams."""
     values: dict[str, Any]
     """The run's bound parameters (`$run_at`...)."""
-    streamed_query: str | None = None
+    streamed_query: binding.StreamedQuery | None = None
     """Set when the batch streams from the source into a new table instead of being staged."""
 
 
@@ -112,10 +112,9 @@ class DuckDBSession:
         result = WriteResult(rows=0)
         for statement in step.setup_sql:
             self.connection.execute(statement)
-        if request.streamed_query is not None:  # the batch becomes the table in one pass
-            statements = [
-                binding.from_query(s, request.streamed_query) for s in step.full_refresh_sql
-            ]
+        streamed = request.streamed_query
+        if streamed is not None:  # the batch becomes the table in one pass
+            statements = [binding.from_query(s, streamed.sql) for s in step.full_refresh_sql]
         elif full_refresh or step.write_mode == "overwrite" or self.writes_whole_table(step):
             statements = step.full_refresh_sql
         else:
@@ -132,7 +131,19 @@ class DuckDBSession:
                 row = engine.execute(self.connection, bound, request.values).fetchone()
             if row and isinstance(row[0], int):
                 result.rows = int(row[0])
+        if streamed is not None and streamed.dedup is not None:
+            result.rows = self._deduplicate(step, streamed, result.rows)
         return result
+
+    def _deduplicate(self, step: WriteStep, streamed: binding.StreamedQuery, rows: int) -> int:
+        """Keep the latest row per key of a table that streamed in undeduplicated; returns its
+        row count. Usually the check (one aggregate over the keys) finds nothing to do."""
+        duplicates = streamed.duplicates_sql(step.table, step.merge_keys)
+        if not self.connection.execute(duplicates).fetchone():
+            return rows
+        with self.progress.statement(f"deduplicate {step.table}", self.connection):
+            row = self.connection.execute(streamed.dedup_sql(step.table)).fetchone()
+        return int(row[0]) if row else rows
 
     def writes_whole_table(self, step: WriteStep) -> bool:
         """Whether the table is missing, so the batch can simply become it (see `first_write`)."""

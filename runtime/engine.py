@@ -38,7 +38,7 @@ def connect(
         connection.execute(f"SET threads = {int(threads)}")
     if memory_limit:
         connection.execute(f"SET memory_limit = {exp.Literal.string(memory_limit).sql()}")
-    if database in (None, ":memory:"):
+    if database is None or database == ":memory:":
         return connection
     try:
         Path(database).parent.mkdir(parents=True, exist_ok=True)

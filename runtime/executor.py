@@ -20,7 +20,7 @@ import queue
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -236,7 +236,7 @@ class Executor:
         )
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
-        self.streamed_query: str | None = None
+        self.streamed_query: binding.StreamedQuery | None = None
         """Set when the batch streams straight into a new table instead of being staged."""
         self.read_from_batches = False
         self.source_attached = False
@@ -610,7 +610,10 @@ class Executor:
         self.stage_statement = statement
         if step.materialize and self._writes_whole_table(step):
             # The batch becomes the whole table: one pass from the source into it, no copy.
-            self.streamed_query = binding.stage_query(statement)
+            streamed = binding.stage_query(statement)
+            if streamed.dedup is not None and self._source_key_is_unique(step):
+                streamed = replace(streamed, dedup=None)
+            self.streamed_query = streamed
             return None
         with self.progress.statement("stage", self.connection):
             try:
@@ -632,6 +635,24 @@ class Executor:
                 )
             self.stage_rows -= skipped
         return self.summary.rows_read
+
+    def _source_key_is_unique(self, step: StageStep) -> bool:
+        """Whether the source table's primary key covers the merge keys (the stage passes them
+        through unchanged), so a read cannot hold one key twice. Chunks are separate reads: a
+        row can move between them unless they split the key."""
+        if not self.source_attached or step.source_keys is None:
+            return False
+        chunk = self.plan.extract.chunk_column
+        if self._chunking() and chunk not in step.source_keys:
+            return False
+        relation = binding.source_select(step.sql).find(exp.From).this  # type: ignore[union-attr]
+        if not isinstance(relation, exp.Table):
+            return False  # a query
+        primary_key = databases.primary_key(self.connection, relation)
+        if not primary_key or not set(primary_key) <= set(step.source_keys):
+            return False
+        log.debug("the source's primary key %s covers the merge keys: no dedup", primary_key)
+        return True
 
     def _writes_whole_table(self, step: StageStep) -> bool:
         """A full refresh, or a first write into a missing table, into DuckDB."""

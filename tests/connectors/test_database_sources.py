@@ -480,3 +480,66 @@ def test_introspected_integer_types_map_to_arrow_integers():
     assert duckdb_type("INTEGER", "postgres") == "INT" and arrow_type("INT") == "int32"
     assert duckdb_type("INT UNSIGNED", "mysql") in {"UINT", "UINTEGER"}
     assert arrow_type(duckdb_type("INT UNSIGNED", "mysql")) == "uint32"
+
+
+@pytest.mark.parametrize("primary_key", [True, False], ids=["primary-key", "no-key"])
+def test_a_first_merge_load_deduplicates_unless_the_source_key_is_the_merge_key(
+    project, server, primary_key, caplog
+):
+    table = f"{server.namespace}.events" if server.kind == "postgres" else "events"
+    key = "PRIMARY KEY" if primary_key else ""
+    server.run(f"CREATE TABLE {table} (id bigint {key}, v text, updated_at date)")
+    rows = "(1, 'a', '2024-01-01'), (2, 'b', '2024-01-01')"
+    if not primary_key:
+        rows += ", (1, 'newer', '2024-02-01')"
+    server.run(f"INSERT INTO {table} VALUES {rows}")
+    source = server.source("events", extract_with="duckdb")
+    source["incremental"] = {"strategy": "cursor", "cursor_column": "updated_at"}
+    document = {
+        "name": "events",
+        "source": source,
+        "destination": {
+            "type": "duckdb",
+            "database": "out.duckdb",
+            "table": "main.events",
+            "write_mode": "merge",
+            "merge_keys": ["id"],
+        },
+    }
+    project.write("r.yaml", json.dumps(document))
+    with caplog.at_level("DEBUG", logger="recipec.runtime"):
+        assert run_recipe_from_yaml("r.yaml").rows_written == 2
+    expected = [(1, "a"), (2, "b")] if primary_key else [(1, "newer"), (2, "b")]
+    assert project.rows("SELECT id, v FROM main.events ORDER BY id") == expected
+    skipped = "covers the merge keys: no dedup" in caplog.text
+    assert skipped == primary_key
+
+
+def test_merge_keys_through_a_cast_are_not_source_keys(project):
+    document = {
+        "name": "k",
+        "source": {"type": "csv", "path": "a.csv"},
+        "transform": {
+            "steps": [
+                {"type": "rename_columns", "mapping": {"key": "id"}},
+                {"type": "add_column", "name": "batch", "value": 1},
+            ]
+        },
+        "destination": {
+            "type": "duckdb",
+            "database": "out.duckdb",
+            "table": "t",
+            "write_mode": "merge",
+            "merge_keys": ["id"],
+        },
+    }
+    project.write("a.csv", "key,v\n1,a\n")
+    project.write("r.yaml", json.dumps(document))
+    assert compile_recipe(from_yaml("r.yaml")).stage.source_keys == ["key"]
+    document["destination"]["merge_keys"] = ["id", "batch"]
+    project.write("r.yaml", json.dumps(document))
+    assert compile_recipe(from_yaml("r.yaml")).stage.source_keys is None
+    document["transform"]["steps"].append({"type": "cast", "columns": {"id": "str"}})
+    document["destination"]["merge_keys"] = ["id"]
+    project.write("r.yaml", json.dumps(document))
+    assert compile_recipe(from_yaml("r.yaml")).stage.source_keys is None

@@ -74,6 +74,20 @@ def test_scd2_closes_changed_versions_opens_new_ones_and_leaves_unchanged_rows(p
     assert first.rows_written == 2
 
 
+def test_scd2_first_load_keeps_one_version_per_key(project, target):
+    _, rows = target
+    project.write(
+        "people.csv",
+        "id,city,updated_at\n1,Paris,2024-01-01 00:00:00\n1,Nice,2024-03-01 00:00:00\n"
+        "2,Rome,2024-01-01 00:00:00\n",
+    )
+    write(project, target, write_mode="scd2")
+    assert run_recipe_from_yaml("r.yaml").rows_written == 2
+    current = rows("SELECT id, city FROM {table} WHERE valid_to IS NULL ORDER BY id")
+    assert current == [(1, "Nice"), (2, "Rome")]
+    assert rows("SELECT count(*) FROM {table}") == [(2,)]
+
+
 def test_scd2_with_a_hard_delete_closes_the_current_version(project, target):
     _, rows = target
     project.write("people.csv", "id,city,gone,updated_at\n1,Paris,false,2024-01-01 00:00:00\n")

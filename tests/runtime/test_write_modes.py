@@ -82,8 +82,15 @@ def test_merge_resolves_duplicate_keys_in_a_batch_to_the_highest_cursor(project)
         keys=["id"],
         incremental={"strategy": "cursor", "cursor_column": "updated_at"},
     )
-    run_recipe_from_yaml("r.yaml")
+    # The first load streams into the new table, then finds the duplicate key and dedups it.
+    assert run_recipe_from_yaml("r.yaml").rows_written == 1
     assert project.rows("SELECT id, v FROM main.items") == [(1, "newest")]
+    project.write(
+        "data/a.csv",
+        "id,v,updated_at\n1,later,2024-04-01 00:00:00\n1,latest,2024-05-01 00:00:00\n",
+    )
+    assert run_recipe_from_yaml("r.yaml").rows_written == 1  # staged: dedup, then merge
+    assert project.rows("SELECT id, v FROM main.items") == [(1, "latest")]
 
 
 def test_merge_on_composite_keys_follows_renamed_cursor(project):
