@@ -29,7 +29,7 @@ from recipec.compiler.types import LogicalType, TypeNameError, parse_type
 class StrictModel(BaseModel):
     """Base of every recipe model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _type_name(value: Any) -> LogicalType:

@@ -19,7 +19,7 @@ FORMAT_VERSION = 1
 
 
 class PlanModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class RecipeFileRef(PlanModel):

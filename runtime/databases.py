@@ -119,9 +119,21 @@ def connection_string(step: ExtractStep, config: dict[str, Any]) -> str:
 
 
 def attach(
-    connection: duckdb.DuckDBPyConnection, step: ExtractStep, config: dict[str, Any]
+    connection: duckdb.DuckDBPyConnection,
+    step: ExtractStep,
+    config: dict[str, Any],
+    *,
+    cursor_range: bool = False,
 ) -> None:
-    """Attach the source database read-only under `ATTACHED`."""
+    """Attach the source database read-only under `ATTACHED`.
+
+    A read of a cursor range (an incremental run, a backfill window) is one query, which the
+    source can serve from an index on the cursor. DuckDB's postgres scanner would otherwise
+    split the table into ctid ranges read in parallel, each scanning its pages whole: for 2% of
+    a 2M-row table, 0.06 s instead of 0.3 s.
+    """
+    if cursor_range and step.scanner == "postgres":
+        connection.execute("SET pg_use_ctid_scan = false")
     target = exp.Literal.string(connection_string(step, config)).sql("duckdb")
     statement = f'ATTACH {target} AS "{ATTACHED}" (TYPE {step.scanner}, READ_ONLY)'
     try:

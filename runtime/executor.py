@@ -427,7 +427,8 @@ class Executor:
                 "DuckDB's %s extension is not installed: reading through the driver", step.scanner
             )
             return
-        databases.attach(self.connection, step, self.extract_config)
+        bounded = self.values.get("watermark") is not None or bool(self.values.get("upper_bound"))
+        databases.attach(self.connection, step, self.extract_config, cursor_range=bounded)
         self.source_attached = True
 
     def _chunk_bounds(self, low_high: Any) -> list[tuple[int, int]]:
