@@ -50,6 +50,13 @@ class IncrementalSpec(PlanModel):
     """Windows of this width from the watermark to `end_value`, each committed on its own."""
 
 
+class Column(PlanModel):
+    """A column as the compiler's type checker sees it: its name and DuckDB type."""
+
+    name: str
+    type: str
+
+
 class SourceColumn(PlanModel):
     """A database column as introspected: its type there, in DuckDB and in Arrow."""
 
@@ -87,6 +94,9 @@ class ExtractStep(PlanModel):
     """Chunking, through the driver: the read of one range (`:chunk_low`, `:chunk_high`)."""
     source_schema: list[SourceColumn] | None = None
     """Databases, with `--introspect`: the source's columns and their types."""
+    output_schema: list[Column] | None = None
+    """The source's columns as read, when known (declared, locked, from file metadata or
+    introspected); None when only the data will tell."""
     incremental: IncrementalSpec | None = None
 
 
@@ -102,6 +112,8 @@ class TransformStep(PlanModel):
     """Where the step was written (file:line)."""
     zone_sensitive: list[str] = []
     """Columns cast to `datetime`: TIMESTAMP, or TIMESTAMPTZ when the input carries a zone."""
+    output_schema: list[Column] | None = None
+    """The step's output columns, when the source's are known."""
 
 
 class StageStep(PlanModel):
@@ -174,6 +186,12 @@ class Plan(PlanModel):
     warnings: list[str] = []
     """Things the compiler noticed that do not stop a run (e.g. a nullable cursor)."""
     steps: list[Step]
+
+    @property
+    def output_schema(self) -> list[Column] | None:
+        """The columns the plan writes (before scd2's validity columns), when known."""
+        transforms = self.transforms
+        return transforms[-1].output_schema if transforms else self.extract.output_schema
 
     @property
     def extract(self) -> ExtractStep:
