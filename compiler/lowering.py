@@ -173,7 +173,31 @@ def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Se
     lowered = step.registration.factory(step.config, relation)
     if not isinstance(lowered, exp.Query):
         raise TypeError(f"transform '{step.type}' did not lower to a query")
+    bound = bound_parameters(step.config)
+    if bound:
+        # `$salt` of step 2 reads the DuckDB variable `step_2_salt`, which the runtime sets:
+        # the value stays out of the SQL, and a variable (unlike a parameter) works in a view.
+        lowered = lowered.transform(
+            lambda node: (
+                exp.Anonymous(
+                    this="getvariable",
+                    expressions=[exp.Literal.string(parameter_name(index, node.name))],
+                )
+                if isinstance(node, exp.Placeholder) and node.name in bound
+                else node
+            )
+        )
     return lowered  # type: ignore[return-value]
+
+
+def bound_parameters(config: Any) -> tuple[str, ...]:
+    """A transform's fields passed to its SQL as run-time parameters (never written into it,
+    so they may be secrets)."""
+    return tuple(getattr(config, "bound_parameters", ()))
+
+
+def parameter_name(index: int, field: str) -> str:
+    return f"step_{index}_{field}"
 
 
 def lower_transform(ir: LoadIR, index: int) -> TransformStep:
@@ -183,7 +207,8 @@ def lower_transform(ir: LoadIR, index: int) -> TransformStep:
         index=index,
         type=step.type,
         sql=sql(transform_select(ir, index, _table("input")), pretty=True),
-        config=step.config.model_dump(mode="json", by_alias=True),
+        config=_config(step.config, f"transform.steps[{index}]", ir.secrets),
+        parameters=[f for f in bound_parameters(step.config) if getattr(step.config, f, None)],
         origin=f"{portable_name(Path(step.location.file))}:{step.location.line}",
         zone_sensitive=zone_sensitive() if callable(zone_sensitive) else [],
     )

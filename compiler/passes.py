@@ -117,6 +117,11 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
     elif block == "destination":
         config = ir.destination.config
         writes_sql = ir.destination.capabilities.dialect != "python"
+    elif block == "transform" and field == "steps" and "." in rest:
+        # transform.steps[i].field: only fields the step binds as run-time parameters
+        step, name = rest.split(".")[:2]
+        config = ir.transforms[int(step.partition("[")[2].rstrip("]"))].config
+        return name in getattr(config, "bound_parameters", ())
     else:
         return False
     if not writes_sql:

@@ -8,12 +8,16 @@ other columns and the plan compiles without touching the source. Config models m
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Sequence
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
-from recipec.compiler.models import CursorValue, StrictModel, TypeName
+from recipec.compiler import expressions
+from recipec.compiler.models import CursorValue, SecretSetting, StrictModel, TypeName
 from recipec.compiler.types import LogicalType
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -152,3 +156,225 @@ def add_column(step: AddColumn, relation: exp.Expression) -> exp.Select:
 
 
 __all__ = ["AddColumn", "Cast", "LogicalType", "RenameColumns"]
+
+
+# -- transforms written in the expression language ------------------------------------------------
+
+
+def _expression(text: str) -> str:
+    """A recipe expression, checked when the recipe is validated (the caret error points into
+    it); kept as text in the config, parsed again (cached) where it is lowered."""
+    try:
+        expressions.parse(text)
+    except expressions.ExpressionError as exc:
+        raise PydanticCustomError(
+            "expression", "{message}", {"message": exc.render(), "offset": exc.offset}
+        ) from None
+    return text
+
+
+Expression = Annotated[str, AfterValidator(_expression)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> expressions.Expr:
+    return expressions.parse(text)
+
+
+def _schema(columns: Columns) -> dict[str, str | None]:
+    return {name: type_name for name, type_name in columns}
+
+
+def _check_columns(names: Sequence[str], columns: Columns) -> None:
+    for name in names:
+        _position(columns, name)
+
+
+class Filter(StrictModel):
+    type: Literal["filter"]
+    where: Expression
+    """Keep the rows for which this is true (NULL counts as false)."""
+
+    def expressions(self) -> dict[str, str]:
+        return {"where": self.where}
+
+    def carried_from(self, column: str) -> str | None:
+        return column
+
+    def output_columns(self, columns: Columns) -> Columns:
+        found = expressions.infer(_parsed(self.where), _schema(columns), self.where)
+        if found is not None and expressions.family(found) != "boolean":
+            raise expressions.ExpressionError(
+                f"a filter needs a true/false condition, but this is {found}", self.where, 0
+            )
+        return list(columns)
+
+
+@register_transform("filter", config=Filter)
+def filter_rows(step: Filter, relation: exp.Expression) -> exp.Select:
+    """Keep the rows where the condition holds."""
+    return exp.select(exp.Star()).from_(relation).where(expressions.lower(_parsed(step.where)))
+
+
+class Derive(StrictModel):
+    type: Literal["derive"]
+    columns: dict[str, Expression] = Field(min_length=1)
+    """New column -> expression over the step's input columns."""
+
+    def expressions(self) -> dict[str, str]:
+        return {f"columns.{name}": text for name, text in self.columns.items()}
+
+    def carried_from(self, column: str) -> str | None:
+        return None if column in self.columns else column
+
+    def output_columns(self, columns: Columns) -> Columns:
+        schema = _schema(columns)
+        out = list(columns)
+        for name, text in self.columns.items():
+            if name.lower() in {column.lower() for column in schema}:
+                raise LookupError(
+                    f"derive: column '{name}' already exists in its input (derive adds new "
+                    "columns; cast or rename an existing one, or drop it in an earlier step)"
+                )
+            out.append((name, expressions.infer(_parsed(text), schema, text) or "NULL"))
+        return out
+
+
+@register_transform("derive", config=Derive)
+def derive(step: Derive, relation: exp.Expression) -> exp.Select:
+    """Add columns computed from the input's (each expression reads the input, not the other
+    derived columns)."""
+    computed = [
+        exp.alias_(expressions.lower(_parsed(text)), _identifier(name))
+        for name, text in step.columns.items()
+    ]
+    return exp.select(exp.Star(), *computed).from_(relation)
+
+
+class DropColumns(StrictModel):
+    type: Literal["drop_columns"]
+    columns: list[str] = Field(min_length=1)
+
+    def carried_from(self, column: str) -> str | None:
+        return column
+
+    def output_columns(self, columns: Columns) -> Columns:
+        _check_columns(self.columns, columns)
+        dropped = {name.lower() for name in self.columns}
+        return [(n, t) for n, t in columns if n.lower() not in dropped]
+
+
+@register_transform("drop_columns", config=DropColumns)
+def drop_columns(step: DropColumns, relation: exp.Expression) -> exp.Select:
+    """Drop columns."""
+    return exp.select(exp.Star(except_=[_column(c) for c in step.columns])).from_(relation)
+
+
+class SelectColumns(StrictModel):
+    type: Literal["select_columns"]
+    columns: list[str] = Field(min_length=1)
+    """The columns to keep, in this order."""
+
+    def carried_from(self, column: str) -> str | None:
+        return column
+
+    def output_columns(self, columns: Columns) -> Columns:
+        return [columns[_position(columns, name)] for name in self.columns]
+
+
+@register_transform("select_columns", config=SelectColumns)
+def select_columns(step: SelectColumns, relation: exp.Expression) -> exp.Select:
+    """Keep these columns, in this order."""
+    return exp.select(*[_column(c) for c in step.columns]).from_(relation)
+
+
+class Deduplicate(StrictModel):
+    type: Literal["deduplicate"]
+    keys: list[str] = Field(min_length=1)
+    order_by: str | None = None
+    """Which row of a key to keep, the first in this order: `updated_at desc, id`."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Deduplicate:
+        if self.order_by is not None:
+            _order_items(self.order_by)
+        return self
+
+    def carried_from(self, column: str) -> str | None:
+        return column
+
+    def output_columns(self, columns: Columns) -> Columns:
+        _check_columns(self.keys, columns)
+        schema = _schema(columns)
+        for text, _ in _order_items(self.order_by or ""):
+            expressions.infer(_parsed(text), schema, text)
+        return list(columns)
+
+
+def _order_items(text: str) -> list[tuple[str, bool]]:
+    """`a desc, b` -> [("a", True), ("b", False)]; each item an expression."""
+    items = []
+    for part in (p.strip() for p in text.split(",")) if text.strip() else []:
+        words = part.rsplit(None, 1)
+        descending = len(words) == 2 and words[1].lower() == "desc"
+        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+            part = words[0]
+        _expression(part)
+        items.append((part, descending))
+    return items
+
+
+@register_transform("deduplicate", config=Deduplicate)
+def deduplicate(step: Deduplicate, relation: exp.Expression) -> exp.Select:
+    """Keep one row per key: the first in `order_by` (an arbitrary one without it)."""
+    order = [
+        exp.Ordered(this=expressions.lower(_parsed(text)), desc=desc, nulls_first=False)
+        for text, desc in _order_items(step.order_by or "")
+    ] or [exp.Ordered(this=_column(k)) for k in step.keys]
+    window = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[_column(k) for k in step.keys],
+        order=exp.Order(expressions=order),
+    )
+    return exp.select(exp.Star()).from_(relation).qualify(window.eq(1))
+
+
+class HashColumns(StrictModel):
+    type: Literal["hash_columns"]
+    columns: list[str] = Field(min_length=1)
+    salt: SecretSetting | None = None
+    """Prepended to each value before hashing; may be a secret (bound at run time)."""
+
+    bound_parameters: ClassVar[tuple[str, ...]] = ("salt",)
+    """Fields passed to the SQL as run-time parameters, never written into it."""
+
+    def carried_from(self, column: str) -> str | None:
+        return None if column in self.columns else column
+
+    def output_columns(self, columns: Columns) -> Columns:
+        _check_columns(self.columns, columns)
+        hashed = {name.lower() for name in self.columns}
+        return [(n, "VARCHAR" if n.lower() in hashed else t) for n, t in columns]
+
+
+@register_transform("hash_columns", config=HashColumns)
+def hash_columns(step: HashColumns, relation: exp.Expression) -> exp.Select:
+    """Replace each value with the lowercase hex SHA-256 of the salt followed by the value's
+    text; NULL stays NULL."""
+    salt = exp.Placeholder(this="salt") if step.salt is not None else exp.Literal.string("")
+    replacements = [
+        exp.alias_(
+            exp.Case(
+                ifs=[
+                    exp.If(this=exp.Is(this=_column(name), expression=exp.Null()), true=exp.Null())
+                ],
+                default=exp.SHA2(
+                    this=exp.DPipe(this=salt.copy(), expression=exp.cast(_column(name), "VARCHAR")),
+                    length=exp.Literal.number(256),
+                ),
+            ),
+            _identifier(name),
+        )
+        for name in step.columns
+    ]
+    return exp.select(exp.Star(replace=replacements)).from_(relation)

@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from recipec.compiler.connectors.statements import table_expression
+from recipec.compiler.expressions import ExpressionError
 from recipec.compiler.plan import TransformStep
 from recipec.errors import TransformError
 from recipec.registry import get_transform
@@ -245,7 +246,7 @@ def bind_stage(
             break
         try:
             columns = output_columns(columns)
-        except LookupError as exc:
+        except (LookupError, ExpressionError) as exc:
             raise TransformError(
                 f"transform[{step.index}] {step.type} ({step.origin}): {exc}",
                 step=step.index,

@@ -31,6 +31,8 @@ from sqlglot import exp
 
 from recipec._version import __version__
 from recipec.batch import to_arrow
+from recipec.compiler.connectors.statements import table_expression
+from recipec.compiler.diff import check_files, check_table, table_mismatches
 from recipec.compiler.lowering import BATCHES
 from recipec.compiler.plan import (
     CommitStateStep,
@@ -56,7 +58,7 @@ from recipec.registry import (
 from recipec.runtime import binding, databases, destinations, diagnose, engine
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext
-from recipec.runtime.secrets import Redactor, resolve_secrets
+from recipec.runtime.secrets import Redactor, resolve_secrets, transform_parameters
 from recipec.runtime.state import CursorState, FileState, State, StateBackend, StateMetadata
 
 log = logging.getLogger("recipec.runtime")
@@ -153,10 +155,13 @@ class Executor:
         *,
         full_refresh: bool = False,
         progress: Progress | None = None,
+        refuse_stale: bool = False,
     ) -> None:
         self.plan = plan
         self.backend = state_backend
         self.full_refresh = full_refresh
+        self.refuse_stale = refuse_stale
+        """A saved plan: refuse it when its recipe files or destination table changed since."""
         self.progress = progress or Progress(enabled=False)
         self.window: tuple[str, str] | None = None
         """The backfill window this attempt reads, if any."""
@@ -178,6 +183,8 @@ class Executor:
             reraise=True,
         )
         try:
+            if self.refuse_stale:
+                check_files(self.plan)
             windows = self._backfill_windows()
             if not windows:
                 return retrying(self._attempt)
@@ -245,6 +252,7 @@ class Executor:
         ensure_builtins()
         _import_plan_plugins(self.plan)
         self.extract_config, self.write_config = resolve_secrets(self.plan, self.redactor)
+        parameters = transform_parameters(self.plan, self.redactor)
         self._prepare_files(self.plan.extract)
 
         write = self.plan.write
@@ -254,12 +262,16 @@ class Executor:
             threads=self.plan.runtime.get("parallelism"),
             memory_limit=self.plan.runtime.get("memory_limit"),
         )
+        for name, value in parameters.items():  # read by the SQL as getvariable(name)
+            self.connection.execute(f"SET VARIABLE {name} = $value", {"value": value})
         try:
             self.session = self._open_session(write)
         except BaseException:
             self.connection.close()
             raise
         try:
+            if self.refuse_stale:
+                self._refuse_stale_table()
             self.previous = self._load_state(holds_state)
             self._bind_incremental(self.plan.extract)
             self._open_database_source(self.plan.extract)
@@ -315,6 +327,42 @@ class Executor:
             self.plan.name,
             int(self.plan.runtime.get("batch_size", 50_000)),
         )
+
+    def _refuse_stale_table(self) -> None:
+        """Refuse a saved plan when the destination table lacks a column the plan writes, or
+        holds it with another type (extra columns are fine). Not when the run replaces it."""
+        write, expected = self.plan.write, self.plan.output_schema
+        if expected is None or self.full_refresh or write.write_mode == "overwrite":
+            return
+        target = table_expression(write.table)
+        zones = [name for step in self.plan.transforms for name in step.zone_sensitive]
+        if type(self.session) is destinations.DuckDBSession:
+            actual = self.connection.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                "table_catalog = current_database() AND table_schema = $schema AND "
+                "table_name = $name ORDER BY ordinal_position",
+                {"schema": target.db or "main", "name": target.name},
+            ).fetchall()
+            problems = table_mismatches(expected, actual, "duckdb", zones)
+            where = f" in {write.database}"
+        elif isinstance(self.session, destinations.PostgresSession):
+            actual = self.session._run(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                "attrelid = to_regclass(%(table)s) AND attnum > 0 AND NOT attisdropped",
+                {"table": target.sql("postgres")},
+            ).fetchall()
+            self.session.server.rollback()  # end the read, as read_state does
+            written = []  # the Postgres types the destination creates for the DuckDB ones
+            for column in expected:
+                definition, _ = destinations.postgres_column(column.name, column.type)
+                pg_type = definition.args["kind"].sql("postgres")
+                written.append(column.model_copy(update={"type": pg_type}))
+            problems = table_mismatches(written, actual, "postgres", zones)
+            where = f" in {self.session.where}"
+        else:
+            return  # a plug-in destination: its tables are its own business
+        if actual:  # a missing table is created by the run
+            check_table(self.plan, write.table, problems, where)
 
     def _unexpected(self, step: Any) -> None:
         raise EngineError(f"unexpected plan step {step.kind!r}: this recipec cannot run it")

@@ -34,18 +34,39 @@ def resolve_secrets(plan: Plan, redactor: Redactor) -> tuple[dict[str, Any], dic
         "source": copy.deepcopy(plan.extract.config),
         "destination": copy.deepcopy(plan.write.config),
     }
-    for path, ref in plan.secrets.items():
+    for path in plan.secrets:
         block, *keys = path.split(".")
         if block not in configs or not keys:
             continue
-        reference = SecretReference(ref.template, tuple(ref.env), tuple(sorted(ref.vars.items())))
-        try:
-            value = reference.resolve(plan.name)
-        except TemplateLookupError as exc:
-            raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
-        redactor.add(value)
+        value = _resolve(plan, path, redactor)
         target = configs[block]
         for key in keys[:-1]:
             target = target[key]
         target[keys[-1]] = value
     return configs["source"], configs["destination"]
+
+
+def transform_parameters(plan: Plan, redactor: Redactor) -> dict[str, Any]:
+    """The DuckDB variables transform steps read (`step_<index>_<field>`): the config's value,
+    or the resolved secret where the recipe gave one."""
+    from recipec.compiler.lowering import parameter_name
+
+    values: dict[str, Any] = {}
+    for step in plan.transforms:
+        for field in step.parameters:
+            path = f"transform.steps[{step.index}].{field}"
+            secret = path in plan.secrets
+            value = _resolve(plan, path, redactor) if secret else step.config.get(field)
+            values[parameter_name(step.index, field)] = value
+    return values
+
+
+def _resolve(plan: Plan, path: str, redactor: Redactor) -> str:
+    ref = plan.secrets[path]
+    reference = SecretReference(ref.template, tuple(ref.env), tuple(sorted(ref.vars.items())))
+    try:
+        value = reference.resolve(plan.name)
+    except TemplateLookupError as exc:
+        raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
+    redactor.add(value)
+    return value
