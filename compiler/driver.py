@@ -20,11 +20,12 @@ from recipec.compiler.ir import (
     portable_path,
     resolve_paths,
 )
-from recipec.compiler.lowering import lower
+from recipec.compiler.lowering import lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
 from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
+from recipec.compiler.typecheck import declared_columns, file_columns
 from recipec.compiler.validate import ValidatedRecipe, validate
 from recipec.compiler.yaml_loader import KeyPath, Node, find
 from recipec.errors import Location, Problem, RecipeError
@@ -100,6 +101,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
                 registration=registration,
                 config=config,
                 location=_location(tree, ("transform", "steps", index)),
+                key_locations=_expression_locations(tree, index, config),
             )
             for index, (config, registration) in enumerate(v.steps)
         ),
@@ -124,7 +126,16 @@ def build_ir(recipe: Recipe) -> LoadIR:
         incremental_location=_location_or_none(tree, ("source", "incremental", "strategy")),
         plugins=tuple(v.model.plugins),
         plugin_paths=(portable_path(".", recipe.path.parent),) if v.model.plugins else (),
+        columns=declared_columns(v.model.declared_schema),
     )
+
+
+def _expression_locations(tree: Node, index: int, config: Any) -> dict[str, Location]:
+    """Where each expression of a step was written, keyed as the step's `expressions()`."""
+    keys: dict[str, str] = getattr(config, "expressions", dict)()
+    step = ("transform", "steps", index)
+    found = {key: find(tree, step + tuple(key.split("."))) for key in keys}
+    return {key: node.location for key, node in found.items() if node is not None}
 
 
 def _check_incremental_type(config: Any, tree: Node) -> None:
@@ -164,4 +175,8 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False) -> Plan:
         from recipec.compiler.introspect import introspect as read_columns
 
         ir = ir.replace(source_schema=tuple(read_columns(ir.source.type, ir.source.config)))
+    if ir.columns is None and ir.source_schema:
+        ir = ir.replace(columns=tuple((c.name, c.duckdb_type) for c in ir.source_schema))
+    if ir.columns is None:
+        ir = ir.replace(columns=file_columns(ir, source_relation(ir.source)))
     return lower(run_passes(ir))

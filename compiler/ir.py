@@ -7,6 +7,7 @@ portable, the destination's capabilities, and where each step was written.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ class TransformIR:
     registration: Registration[Any]
     config: BaseModel
     location: Location
+    key_locations: Mapping[str, Location] = field(default_factory=dict)
+    """Where each of the step's expressions was written (`where`, `columns.total`)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ class LoadIR:
     warnings: tuple[str, ...] = field(default=())
     source_schema: tuple[Any, ...] | None = None
     """Databases, when introspected: `plan.SourceColumn`s."""
+    columns: tuple[tuple[str, str], ...] | None = None
+    """The source's columns (name, DuckDB type), when known before the run."""
+    step_columns: tuple[tuple[tuple[str, str], ...], ...] = ()
+    """Each step's output columns, filled by the `check_types` pass when `columns` is known."""
 
     def replace(self, **changes: Any) -> LoadIR:
         return replace(self, **changes)

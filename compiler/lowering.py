@@ -18,6 +18,7 @@ from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.plan import (
+    Column,
     CommitStateStep,
     ExtractStep,
     IncrementalSpec,
@@ -88,7 +89,7 @@ def _config(config: BaseModel, prefix: str, secrets: dict[str, Any]) -> dict[str
     return data
 
 
-def _source_relation(source: SourceIR) -> exp.Expression:
+def source_relation(source: SourceIR) -> exp.Expression:
     if not source.read_by_duckdb:
         return _table(BATCHES)
     if isinstance(source.incremental, ModifiedTimeIncremental):
@@ -102,7 +103,7 @@ def read_query(ir: LoadIR) -> exp.Select:
     """The source read, with the incremental predicate pushed into it."""
     if ir.source.reader == "database":
         return ir.source.registration.create(ir.source.config).read_query()
-    query = exp.select(exp.Star()).from_(_source_relation(ir.source))
+    query = exp.select(exp.Star()).from_(source_relation(ir.source))
     incremental = ir.source.incremental
     if isinstance(incremental, CursorIncremental):
         at_or_past: exp.Expr = exp.column(
@@ -139,6 +140,7 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         source_dialect=database.dialect if database else None,
         scanner=database.scanner if database else None,
         source_schema=list(ir.source_schema) if ir.source_schema is not None else None,
+        output_schema=_schema(ir.columns),
         **_chunking(database),
         config=_config(source.config, "source", ir.secrets),
         path=source.path,
@@ -211,7 +213,12 @@ def lower_transform(ir: LoadIR, index: int) -> TransformStep:
         parameters=[f for f in bound_parameters(step.config) if getattr(step.config, f, None)],
         origin=f"{portable_name(Path(step.location.file))}:{step.location.line}",
         zone_sensitive=zone_sensitive() if callable(zone_sensitive) else [],
+        output_schema=_schema(ir.step_columns[index] if index < len(ir.step_columns) else None),
     )
+
+
+def _schema(columns: Any) -> list[Column] | None:
+    return None if columns is None else [Column(name=n, type=t) for n, t in columns]
 
 
 def stage_query(ir: LoadIR, read: exp.Select) -> exp.Select:

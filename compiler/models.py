@@ -153,6 +153,17 @@ def _recipe_name(value: str) -> str:
     return value
 
 
+class DeclaredColumn(StrictModel):
+    name: str = Field(min_length=1)
+    type: TypeName
+
+
+class DeclaredSchema(StrictModel):
+    """The source's columns, declared in the recipe so compiles are fully typed offline."""
+
+    columns: list[DeclaredColumn] = Field(min_length=1)
+
+
 class RecipeModel(StrictModel):
     """The top level of a recipe, after `extends:` and templates are resolved."""
 
@@ -164,3 +175,4 @@ class RecipeModel(StrictModel):
     transform: TransformBlock = TransformBlock()
     destination: dict[str, Any]
     runtime: RuntimeSettings = RuntimeSettings()
+    declared_schema: DeclaredSchema | None = Field(default=None, alias="schema")

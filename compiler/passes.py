@@ -12,6 +12,7 @@ from typing import Any
 
 from recipec.compiler.ir import LoadIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, SecretField
+from recipec.compiler.typecheck import check_types
 from recipec.errors import Problem, RecipeError
 
 
@@ -180,6 +181,7 @@ PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
     check_capabilities,
     check_write_mode,
     check_incremental,
+    check_types,
     track_cursor,
     choose_staging,
     check_cursor_nullable,

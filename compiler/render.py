@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from recipec.compiler.plan import (
+    Column,
     CommitStateStep,
     ExtractStep,
     Plan,
@@ -48,6 +49,7 @@ def _render_step(number: int, step: object) -> list[str]:
             else "the driver (SQLAlchemy)",
         }
         out = [head, f"     reader: {readers[step.reader]}"]
+        out += _schema_lines("columns", step.output_schema)
         if step.incremental and step.incremental.strategy == "cursor":
             inc = step.incremental
             first = (
@@ -77,7 +79,7 @@ def _render_step(number: int, step: object) -> list[str]:
                 f"     note: {', '.join(step.zone_sensitive)} become TIMESTAMPTZ at run time "
                 "when the values carry a zone"
             )
-        return out
+        return out + _schema_lines("output", step.output_schema)
     if isinstance(step, StageStep):
         mode = "materialized temp table" if step.materialize else "view"
         out = [f"{number}. stage  as {mode}: {step.reason}", _sql_block(step.sql)]
@@ -127,3 +129,9 @@ def _render_step(number: int, step: object) -> list[str]:
         out += [_sql_block(s) for s in step.commit_sql]
         return out
     return [f"{number}. {type(step).__name__}"]
+
+
+def _schema_lines(label: str, columns: list[Column] | None) -> list[str]:
+    if columns is None:
+        return []
+    return [f"     {label}: " + ", ".join(f"{c.name} {c.type}" for c in columns)]

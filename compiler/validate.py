@@ -21,7 +21,9 @@ from recipec.compiler.templates import RenderedTree
 from recipec.compiler.yaml_loader import (
     KeyPath,
     Node,
+    find,
     format_path,
+    inside_scalar,
     nearest_location,
     to_plain,
 )
@@ -220,6 +222,12 @@ class _Reporter:
                 location=location,
                 expected=f"one of: {', '.join(o for o in options if o)}",
                 hint=did_you_mean(str(error.get("input")), options),
+            )
+        if kind == "expression":  # point at the token inside the expression string
+            node = find(self.tree, path)
+            start = node.location if node is not None else location
+            return Problem(
+                error["msg"], path=dotted, location=inside_scalar(start, int(ctx["offset"]))
             )
         if "hint" in ctx:
             return Problem(error["msg"], path=dotted, location=location, hint=ctx["hint"])

@@ -7,6 +7,7 @@ every mapping, sequence and scalar keeps its file, line and column for error mes
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -201,3 +202,24 @@ def walk(node: Node, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Node]]:
     elif node.is_sequence:
         for index, child in enumerate(node.value):
             yield from walk(child, (*path, index))
+
+
+@functools.lru_cache(maxsize=64)
+def _lines(file: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(file).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def inside_scalar(location: Location, offset: int) -> Location:
+    """The place of character `offset` of a one-line scalar that starts at `location` (after
+    its opening quote, if it has one); the scalar's start when that cannot be known."""
+    lines = _lines(location.file)
+    if not 0 < location.line <= len(lines):
+        return location
+    line = lines[location.line - 1]
+    start = location.column - 1
+    quoted = line[start : start + 1] in ("'", '"')
+    column = location.column + offset + (1 if quoted else 0)
+    return replace(location, column=column) if column <= len(line) + 1 else location

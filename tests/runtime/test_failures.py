@@ -76,7 +76,20 @@ def test_a_renamed_column_that_does_not_exist(loaded, cli):
         "transform": {"steps": [{"type": "rename_columns", "mapping": {"nope": "x"}}]},
     }
     loaded.write("r.yaml", json.dumps(recipe))
+    # The CSV header is known when compiling, so this is a recipe error before any run.
     result = cli("run", "r.yaml")
+    assert result.code == 1
+    assert (
+        "transform.steps[0]: rename_columns: no column 'nope' in its input "
+        "(columns: id, age, updated_at)" in result.err
+    )
+    assert loaded.snapshot("main.people") == before
+    # A plan compiled before its files existed: the same check runs before any data moves.
+    recipe["source"] = {**RECIPE["source"], "path": "later/*.csv"}
+    loaded.write("r.yaml", json.dumps(recipe))
+    assert cli("compile", "r.yaml", "-o", "plan.json").code == 0
+    loaded.write("later/a.csv", "id,age,updated_at\n1,2,2024-01-01 00:00:00\n")
+    result = cli("run", "--plan", "plan.json")
     assert result.code == 3
     assert result.err == (
         "error: transform[0] rename_columns (r.yaml:1): no column 'nope' in its input "
@@ -131,8 +144,8 @@ def test_a_misspelled_column_gets_a_suggestion(loaded, cli):
     recipe = {**RECIPE, "transform": {"steps": [{"type": "cast", "columns": {"agee": "int"}}]}}
     loaded.write("r.yaml", json.dumps(recipe))
     result = cli("run", "r.yaml")
-    assert result.code == 3
-    assert "no column 'agee' in its input; did you mean 'age'?" in result.err
+    assert result.code == 1
+    assert "cast: no column 'agee' in its input; did you mean 'age'?" in result.err
 
 
 def test_cast_errors_name_the_file_row_even_with_a_filename_column_and_a_watermark(project, cli):
