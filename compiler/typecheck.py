@@ -29,7 +29,12 @@ def declared_columns(declared: Any) -> Columns | None:
     """The recipe's `schema: {columns: [{name, type}]}`, as DuckDB types."""
     if declared is None:
         return None
-    return tuple((c.name, parse_type(str(c.type)).to_sql()) for c in declared.columns)
+    types = [parse_type(str(c.type)).to_sql() for c in declared.columns]
+    # DuckDB's own spelling (VARCHAR, not TEXT), as its DESCRIBE reports file columns.
+    casts = ", ".join(f"CAST(NULL AS {t})" for t in types)
+    with duckdb.connect() as connection:
+        names = [str(t) for t in connection.sql(f"SELECT {casts}").types]
+    return tuple((c.name, name) for c, name in zip(declared.columns, names, strict=True))
 
 
 def file_columns(ir: LoadIR, relation: exp.Expression) -> Columns | None:
