@@ -18,7 +18,7 @@ from sqlglot import exp
 from recipec.compiler.expressions import ExpressionError
 from recipec.compiler.ir import LoadIR, TransformIR
 from recipec.compiler.models import CursorIncremental
-from recipec.compiler.types import parse_type
+from recipec.compiler.types import duckdb_spelling, parse_type
 from recipec.compiler.yaml_loader import inside_scalar
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
@@ -29,12 +29,9 @@ def declared_columns(declared: Any) -> Columns | None:
     """The recipe's `schema: {columns: [{name, type}]}`, as DuckDB types."""
     if declared is None:
         return None
-    types = [parse_type(str(c.type)).to_sql() for c in declared.columns]
-    # DuckDB's own spelling (VARCHAR, not TEXT), as its DESCRIBE reports file columns.
-    casts = ", ".join(f"CAST(NULL AS {t})" for t in types)
-    with duckdb.connect() as connection:
-        names = [str(t) for t in connection.sql(f"SELECT {casts}").types]
-    return tuple((c.name, name) for c, name in zip(declared.columns, names, strict=True))
+    return tuple(
+        (c.name, duckdb_spelling(parse_type(str(c.type)).to_sql())) for c in declared.columns
+    )
 
 
 def file_columns(ir: LoadIR, relation: exp.Expression) -> Columns | None:

@@ -8,6 +8,7 @@ LogicalType(name='int', precision=None, scale=None)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -98,3 +99,16 @@ def parse_type(text: str) -> LogicalType:
     if precision:
         raise TypeNameError(f"type '{name}' takes no parameters")
     return LogicalType(canonical)
+
+
+@functools.lru_cache(maxsize=512)
+def duckdb_spelling(type_sql: str) -> str:
+    """A type as DuckDB itself names it (VARCHAR, DECIMAL(12,2)), as DESCRIBE reports columns,
+    so types from different places compare equal."""
+    import duckdb
+
+    try:
+        with duckdb.connect() as connection:
+            return str(connection.sql(f"SELECT CAST(NULL AS {type_sql})").types[0])
+    except duckdb.Error:
+        return type_sql

@@ -234,7 +234,7 @@ class _Reporter:
         message = error["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        elif kind not in {"model_type", "dict_type", "list_type"}:
+        elif kind not in {"model_type", "dict_type", "list_type", "sql_step"}:
             message = f"{message}; got {self._shown(error, dotted)}"
         return Problem(message, path=dotted, location=location)
 

@@ -186,3 +186,4 @@ def ensure_builtins() -> None:
     """Import the built-in connectors and transforms so that they register."""
     importlib.import_module("recipec.compiler.connectors")
     importlib.import_module("recipec.compiler.transforms")
+    importlib.import_module("recipec.compiler.sql_step")

@@ -1,0 +1,171 @@
+"""The `sql` transform: one SELECT over `{input}`, written in DuckDB SQL or another dialect.
+
+    - type: sql
+      query: "SELECT *, amount * 1.2 AS gross FROM {input}"
+      dialect: postgres            # optional; transpiled to DuckDB by sqlglot
+      columns: {gross: decimal}    # optional: types sqlglot cannot derive
+
+The query is parsed and checked when the recipe is validated (one SELECT, reading `{input}`
+only). Its output columns come from sqlglot's optimizer (star expansion, type annotation)
+over the input's columns; a column whose type it cannot derive must be declared.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+import sqlglot
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, Dialects
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from recipec.compiler.models import StrictModel, TypeName
+from recipec.compiler.types import duckdb_spelling
+from recipec.errors import did_you_mean
+from recipec.registry import register_transform
+
+INPUT = "{input}"
+_PLACEHOLDER = "__recipec_input__"
+Columns = list[tuple[str, str]]
+
+
+class SqlStep(StrictModel):
+    type: Literal["sql"]
+    dialect: str = "duckdb"
+    """The dialect the query is written in (sqlglot's names: postgres, snowflake, ...)."""
+    query: str
+    """One SELECT reading `{input}`."""
+    columns: dict[str, TypeName] = {}
+    """Output column -> type, for columns whose type cannot be derived from the query."""
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, dialect: str) -> str:
+        try:
+            Dialect.get_or_raise(dialect)
+        except ValueError:
+            raise PydanticCustomError(
+                "sql_step",
+                "unknown SQL dialect '{dialect}'",
+                {
+                    "dialect": dialect,
+                    "hint": did_you_mean(dialect, [d.value for d in Dialects if d.value]),
+                },
+            ) from None
+        return dialect
+
+    @field_validator("query")
+    @classmethod
+    def _one_select(cls, query: str, info: ValidationInfo) -> str:
+        _parse(query, info.data.get("dialect", "duckdb"))
+        return query
+
+    def expressions(self) -> dict[str, str]:
+        return {}
+
+    def carried_from(self, column: str) -> str | None:
+        return None  # the query may change any value: no key passes through it for certain
+
+    def output_columns(self, columns: Columns) -> Columns:
+        query = _qualified(self, columns)
+        out: Columns = []
+        for select in query.selects:
+            name = select.alias_or_name
+            declared = self.columns.get(name)
+            if declared is not None:
+                out.append((name, duckdb_spelling(declared.to_sql())))
+                continue
+            data_type = select.type
+            if data_type is None or data_type.is_type(exp.DataType.Type.UNKNOWN):
+                raise LookupError(
+                    f"cannot derive the type of output column '{name}' from the query; "
+                    f"declare it: columns: {{{name}: <type>}}"
+                )
+            out.append((name, _duckdb_type(data_type)))
+        return out
+
+    def lineage(self, columns: Columns | None) -> dict[str, list[str]] | None:
+        """Output column -> the input columns it reads (known once the input's are)."""
+        if columns is None:
+            return None
+        query = _qualified(self, columns)
+        out: dict[str, list[str]] = {}
+        for select in query.selects:
+            read = [c.name for c in select.find_all(exp.Column)]
+            out[select.alias_or_name] = list(dict.fromkeys(read))
+        return out
+
+
+def _duckdb_type(data_type: exp.DataType) -> str:
+    return duckdb_spelling(data_type.sql("duckdb"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(query: str, dialect: str) -> exp.Select:
+    """The query as a DuckDB-ready tree reading the placeholder table; a located error else."""
+    if INPUT not in query:
+        raise PydanticCustomError(
+            "sql_step", "the query must read {marker} (the step's input)", {"marker": INPUT}
+        )
+    try:
+        statements = sqlglot.parse(query.replace(INPUT, _PLACEHOLDER), read=dialect)
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        raise PydanticCustomError(
+            "sql_step",
+            "the query does not parse as {dialect} SQL{where}: {error}",
+            {"dialect": dialect, "where": where, "error": str(first.get("description", exc))},
+        ) from None
+    except (SqlglotError, ValueError) as exc:
+        raise PydanticCustomError("sql_step", "{error}", {"error": str(exc)}) from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1 or not isinstance(statements[0], exp.Select):
+        raise PydanticCustomError(
+            "sql_step", "the query must be exactly one SELECT (no other statements)"
+        )
+    select = statements[0]
+    ctes = {cte.alias for cte in select.find_all(exp.CTE)}
+    for table in select.find_all(exp.Table):
+        if table.name != _PLACEHOLDER and table.name not in ctes:
+            raise PydanticCustomError(
+                "sql_step",
+                "the query may read only {marker}, not '{table}'",
+                {"marker": INPUT, "table": table.sql(dialect)},
+            )
+    if any(True for _ in select.find_all(exp.Placeholder)):
+        raise PydanticCustomError("sql_step", "the query may not use parameters")
+    return select
+
+
+def _qualified(step: SqlStep, columns: Columns) -> exp.Select:
+    schema = MappingSchema({_PLACEHOLDER: dict(columns)}, dialect="duckdb")
+    try:
+        query = qualify(
+            _parse(step.query, step.dialect).copy(),
+            schema=schema,
+            dialect="duckdb",
+            validate_qualify_columns=True,
+        )
+    except OptimizeError as exc:
+        raise LookupError(f"the query does not fit its input: {exc}") from None
+    return annotate_types(query, schema=schema, dialect="duckdb")  # type: ignore[return-value]
+
+
+@register_transform("sql", config=SqlStep)
+def sql_step(step: SqlStep, relation: exp.Expression) -> exp.Select:
+    """The user's SELECT, reading the previous step where it read `{input}`."""
+    query = _parse(step.query, step.dialect).copy()
+    for table in list(query.find_all(exp.Table)):
+        if table.name == _PLACEHOLDER:
+            replacement = relation.copy()
+            if table.alias:
+                replacement.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias)))
+            table.replace(replacement)
+    return query
