@@ -29,6 +29,7 @@ from recipec.compiler.plan import (
     TransformStep,
     WriteStep,
 )
+from recipec.compiler.python_step import output_table
 
 SOURCE = "_recipec_source"
 BATCHES = "_recipec_batches"
@@ -173,6 +174,8 @@ def _driver_sql(query: exp.Select, dialect: str) -> str:
 def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Select:
     step = ir.transforms[index]
     lowered = step.registration.factory(step.config, relation)
+    if getattr(step.config, "runs_in_python", False):  # reads where the runtime stages it
+        lowered = exp.select(exp.Star()).from_(_table(output_table(index)))
     if not isinstance(lowered, exp.Query):
         raise TypeError(f"transform '{step.type}' did not lower to a query")
     bound = bound_parameters(step.config)
@@ -211,6 +214,7 @@ def lower_transform(ir: LoadIR, index: int) -> TransformStep:
         sql=sql(transform_select(ir, index, _table("input")), pretty=True),
         config=_config(step.config, f"transform.steps[{index}]", ir.secrets),
         parameters=[f for f in bound_parameters(step.config) if getattr(step.config, f, None)],
+        runs_in_python=bool(getattr(step.config, "runs_in_python", False)),
         origin=f"{portable_name(Path(step.location.file))}:{step.location.line}",
         zone_sensitive=zone_sensitive() if callable(zone_sensitive) else [],
         output_schema=_schema(ir.step_columns[index] if index < len(ir.step_columns) else None),

@@ -114,6 +114,8 @@ class TransformStep(PlanModel):
     """Columns cast to `datetime`: TIMESTAMP, or TIMESTAMPTZ when the input carries a zone."""
     output_schema: list[Column] | None = None
     """The step's output columns, when the source's are known."""
+    runs_in_python: bool = False
+    """A Python function: the runtime stages its output, which `sql` reads."""
     parameters: list[str] = []
     """Config fields the SQL reads at run time as the DuckDB variable `step_<index>_<field>`
     (e.g. a secret salt), never written into it."""

@@ -74,6 +74,10 @@ def _render_step(number: int, step: object) -> list[str]:
             f"{number}. transform[{step.index}]  {step.type}  ({step.origin})",
             _sql_block(step.sql),
         ]
+        if step.runs_in_python:
+            function = step.config.get("function") or step.type
+            batches = "on the whole input" if step.config.get("whole_table") else "per batch"
+            out.append(f"     runs in Python: {function}, {batches}; its output is staged")
         if step.zone_sensitive:
             out.append(
                 f"     note: {', '.join(step.zone_sensitive)} become TIMESTAMPTZ at run time "

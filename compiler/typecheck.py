@@ -63,7 +63,7 @@ def check_types(ir: LoadIR) -> LoadIR:
         if output_columns is None:
             break  # a step that does not say what it outputs: the run checks the rest
         try:
-            columns = output_columns(columns)
+            output = output_columns(columns)
         except ExpressionError as exc:
             raise RecipeError([_expression_problem(step, exc)]) from None
         except LookupError as exc:
@@ -76,6 +76,9 @@ def check_types(ir: LoadIR) -> LoadIR:
                     )
                 ]
             ) from None
+        if output is None:
+            break  # known only once the step has run (a Python function without `columns`)
+        columns = output
         outputs.append(tuple(columns))
     if len(outputs) == len(ir.transforms):
         _check_merge_keys(ir, [name for name, _ in columns])

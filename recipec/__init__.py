@@ -42,6 +42,7 @@ _EXPORTS = {
     "register_destination": "recipec.registry",
     "register_source": "recipec.registry",
     "register_transform": "recipec.registry",
+    "transform": "recipec.compiler.python_step",
 }
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "run_plan",
     "run_recipe",
     "run_recipe_from_yaml",
+    "transform",
 ]
 
 

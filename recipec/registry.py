@@ -187,3 +187,4 @@ def ensure_builtins() -> None:
     importlib.import_module("recipec.compiler.connectors")
     importlib.import_module("recipec.compiler.transforms")
     importlib.import_module("recipec.compiler.sql_step")
+    importlib.import_module("recipec.compiler.python_step")

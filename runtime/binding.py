@@ -245,12 +245,15 @@ def bind_stage(
         if output_columns is None:
             break
         try:
-            columns = output_columns(columns)
+            output = output_columns(columns)
         except (LookupError, ExpressionError) as exc:
             raise TransformError(
                 f"transform[{step.index}] {step.type} ({step.origin}): {exc}",
                 step=step.index,
             ) from None
+        if output is None:
+            break
+        columns = output
         columns = [
             (name, "TIMESTAMP WITH TIME ZONE" if name in widened else type_name)
             for name, type_name in columns

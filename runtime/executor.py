@@ -58,6 +58,7 @@ from recipec.registry import (
 from recipec.runtime import binding, databases, destinations, diagnose, engine
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext
+from recipec.runtime.python_steps import run_python_steps
 from recipec.runtime.secrets import Redactor, resolve_secrets, transform_parameters
 from recipec.runtime.state import CursorState, FileState, State, StateBackend, StateMetadata
 
@@ -362,7 +363,7 @@ class Executor:
         else:
             return  # a plug-in destination: its tables are its own business
         if actual:  # a missing table is created by the run
-            check_table(self.plan, write.table, problems, where)
+            check_table(write.table, problems, where)
 
     def _unexpected(self, step: Any) -> None:
         raise EngineError(f"unexpected plan step {step.kind!r}: this recipec cannot run it")
@@ -653,6 +654,14 @@ class Executor:
                 raise
             raise databases.connector_error(exc, self.plan.extract) from None
         statement = bound.sql
+        batch_size = int(self.plan.runtime.get("batch_size", 50_000))
+        run_python_steps(
+            self.connection,
+            sqlglot.parse_one(statement, read="duckdb"),
+            self.plan.transforms,
+            self.values,
+            batch_size,
+        )
         for column in bound.widened:
             self.summary.notes.append(f"{column}: values carry a zone, cast to TIMESTAMPTZ")
         log.debug("stage:\n%s", statement)

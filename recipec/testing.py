@@ -1,0 +1,67 @@
+"""Test a transform on a small table, the way a run applies it.
+
+    from recipec.testing import run_transform
+
+    def test_add_gross():
+        out = run_transform(add_gross, pa.table({"amount": [10]}), rate=1.5)
+        assert out["gross"].to_pylist() == [15.0]
+
+    def test_my_filter():  # any registered transform, by type name, with its config keys
+        out = run_transform("filter", pa.table({"x": [1, 2]}), where="x > 1")
+        assert out["x"].to_pylist() == [2]
+
+A Python function (or a `@transform` type) is called as the runtime calls it, and its output is
+checked against the declared `columns`; other transform types run their SQL in DuckDB over the
+table, after their config is validated like a recipe's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from recipec.compiler.python_step import PythonStepBase
+from recipec.compiler.types import duckdb_spelling
+from recipec.errors import RecipeError, TransformError
+from recipec.registry import ensure_builtins, get_transform
+
+
+def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config: Any) -> pa.Table:
+    """The output of `transform` (a type name, or a Python function) over `table`."""
+    ensure_builtins()
+    if callable(transform):
+        output = transform(table, **config)
+        if not isinstance(output, pa.Table):
+            raise TransformError(f"the function returned {type(output).__name__}, not a Table")
+        return output
+    registration = get_transform(transform)
+    if registration is None:
+        raise RecipeError(f"unknown transform type '{transform}'")
+    model = registration.validate_config({"type": transform, **config}, f"transform {transform}")
+    with duckdb.connect() as connection:
+        connection.register("input", table)
+        if isinstance(model, PythonStepBase):
+            output = model.function()(table, **model.params)
+            _check(connection, output, model)
+            return output  # type: ignore[no-any-return]
+        query = registration.factory(model, exp.to_table("input"))
+        return connection.execute(query.sql("duckdb")).fetch_arrow_table()
+
+
+def _check(connection: duckdb.DuckDBPyConnection, output: Any, model: PythonStepBase) -> None:
+    if not isinstance(output, pa.Table):
+        raise TransformError(f"the function returned {type(output).__name__}, not a Table")
+    if model.columns is None:
+        return
+    connection.register("output", output)
+    actual = [(r[0], r[1]) for r in connection.execute("DESCRIBE output").fetchall()]
+    declared = [(n, duckdb_spelling(t.to_sql())) for n, t in model.columns.items()]
+    if actual != declared:
+        raise TransformError(
+            f"the function's output does not match its declared columns: got {actual}, "
+            f"declared {declared}"
+        )
