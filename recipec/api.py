@@ -25,14 +25,23 @@ def run_plan(
     *,
     full_refresh: bool = False,
     progress: bool = False,
+    refuse_stale: bool = False,
 ) -> RunSummary:
-    """Execute a compiled plan."""
+    """Execute a compiled plan. With `refuse_stale` (a saved plan), refuse it when one of its
+    recipe files changed since it was compiled, or the destination table no longer has the
+    columns it writes (`StalePlanError`)."""
     from recipec.runtime.executor import Executor
     from recipec.runtime.progress import Progress
     from recipec.runtime.state import LocalStateBackend
 
     backend = state_backend if state_backend is not None else LocalStateBackend(".state")
-    return Executor(plan, backend, full_refresh=full_refresh, progress=Progress(progress)).run()
+    return Executor(
+        plan,
+        backend,
+        full_refresh=full_refresh,
+        progress=Progress(progress),
+        refuse_stale=refuse_stale,
+    ).run()
 
 
 def run_recipe(

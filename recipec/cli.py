@@ -116,10 +116,51 @@ def _expand(patterns: tuple[str, ...]) -> list[str]:
     return files
 
 
+def _escape_data(text: str) -> str:
+    """Escape a GitHub Actions workflow command's message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """Escape a GitHub Actions workflow command's property value."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return Path(first).resolve() == Path(second).resolve()
+    except OSError:
+        return first == second
+
+
+def _github_annotation(recipe: str, problem: dict[str, Any]) -> str:
+    """A problem of `recipe` as a GitHub Actions `::error` line. A problem in the recipe (or in
+    no file) names the recipe as given on the command line; one in a parent names the parent."""
+    file = problem.get("file")
+    shown = file if isinstance(file, str) and not _same_file(file, recipe) else recipe
+    properties = [f"file={_escape_property(shown)}"]
+    if problem.get("line") is not None:
+        properties.append(f"line={problem['line']}")
+    if problem.get("column") is not None:
+        properties.append(f"col={problem['column']}")
+    properties.append("title=recipec")
+    message = f"{problem['path']}: {problem['message']}" if problem["path"] else problem["message"]
+    for label in ("expected", "hint"):
+        if problem.get(label):
+            message += f"\n{label}: {problem[label]}"
+    return f"::error {','.join(properties)}::{_escape_data(message)}"
+
+
 @cli.command()
 @click.argument("recipes", nargs=-1, required=True)
 @_var_option
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    help="github: one GitHub Actions ::error annotation per problem.",
+)
 @_common
 def validate(
     recipes: tuple[str, ...], vars_: tuple[str, ...], output: str, debug: bool, log_format: str
@@ -129,7 +170,7 @@ def validate(
     from recipec.api import compile_recipe, from_yaml
 
     values = _parse_vars(vars_)
-    results = []
+    results: list[dict[str, Any]] = []
     for path in _expand(recipes):
         try:
             compile_recipe(from_yaml(path, values))
@@ -148,6 +189,11 @@ def validate(
         for result in results:
             result.pop("text", None)
         click.echo(json.dumps(results, indent=2))
+    elif output == "github":
+        for result in results:
+            for problem in result["problems"]:
+                click.echo(_github_annotation(result["file"], problem))
+        click.echo(f"{len(results) - len(failed)} valid, {len(failed)} with errors", err=True)
     else:
         for result in results:
             if result["ok"]:
@@ -157,6 +203,39 @@ def validate(
         click.echo(f"{len(results) - len(failed)} valid, {len(failed)} with errors")
     if failed:
         sys.exit(RecipeError.exit_code)
+
+
+@cli.command(name="schema")
+@click.option(
+    "-o", "--output-file", type=click.Path(dir_okay=False), help="Write the schema to FILE."
+)
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE",
+    help="Import a plug-in module first, as a recipe's `plugins:` does (repeatable).",
+)
+@_common
+def schema_command(
+    output_file: str | None, plugins: tuple[str, ...], debug: bool, log_format: str
+) -> None:
+    """Print the JSON Schema of recipe files (for editors), generated from the registered types."""
+    _configure_logging(debug, log_format)
+    from recipec.compiler.json_schema import schema_json
+    from recipec.registry import import_plugins
+
+    for module in plugins:
+        try:
+            import_plugins([module], search_paths=[Path.cwd()])
+        except Exception as exc:
+            raise UsageError(f"cannot import plug-in module '{module}': {exc}") from None
+    text = schema_json()
+    if output_file:
+        Path(output_file).write_text(text, encoding="utf-8")
+        click.echo(f"wrote schema to {output_file}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command(name="compile")
@@ -191,6 +270,33 @@ def compile_command(
         if output == "text":
             return
     click.echo(plan.to_json() if output == "json" else render_plan(plan), nl=output != "json")
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@_var_option
+@click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text")
+@_common
+def diff(
+    old: str, new: str, vars_: tuple[str, ...], output: str, debug: bool, log_format: str
+) -> None:
+    """Show what changes from OLD to NEW, with each change's risk: safe, backfill, destructive.
+
+    OLD and NEW are each a recipe file, a plan JSON (compile -o) or git:REF:PATH (the recipe at
+    a git ref). Exit code 0 when nothing changed, 1 when something did, 2 when an input cannot
+    be read or compiled."""
+    _configure_logging(debug, log_format)
+    from recipec.compiler.diff import diff_plans, load_input, render
+
+    values = _parse_vars(vars_)
+    result = diff_plans(load_input(old, values, "OLD"), load_input(new, values, "NEW"))
+    if output == "json":
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+    click.echo(render(result, output, old, new))
+    if result.changes:
+        sys.exit(1)
 
 
 @cli.command()
@@ -234,7 +340,11 @@ def run(
         plan = compile_recipe(from_yaml(recipe, values))  # type: ignore[arg-type]
     show_progress = output == "text" and log_format == "text" and sys.stderr.isatty()
     summary = run_plan(
-        plan, LocalStateBackend(state_dir), full_refresh=full_refresh, progress=show_progress
+        plan,
+        LocalStateBackend(state_dir),
+        full_refresh=full_refresh,
+        progress=show_progress,
+        refuse_stale=plan_file is not None,
     )
     if output == "json":
         click.echo(json.dumps(summary.to_dict(), indent=2, default=str))
