@@ -16,6 +16,7 @@ from recipec._version import __version__
 from recipec.compiler.connectors import statements
 from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
+from recipec.compiler.lineage import column_lineage
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.plan import (
     Column,
@@ -72,7 +73,16 @@ def lower(ir: LoadIR) -> Plan:
             lower_commit(ir),
         ],
     )
+    plan = plan.model_copy(update={"lineage": _lineage(ir, plan)})
     return plan.with_fingerprint()
+
+
+def _lineage(ir: LoadIR, plan: Plan) -> dict[str, list[str]] | None:
+    """Each output column's source columns, when every step's output is known."""
+    output = plan.output_schema
+    if ir.columns is None or output is None or any(t.runs_in_python for t in plan.transforms):
+        return None
+    return column_lineage(plan.stage.sql, ir.columns, [c.name for c in output])
 
 
 def _config(config: BaseModel, prefix: str, secrets: dict[str, Any]) -> dict[str, Any]:

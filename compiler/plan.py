@@ -190,6 +190,8 @@ class Plan(PlanModel):
     secrets: dict[str, SecretRef] = {}
     warnings: list[str] = []
     """Things the compiler noticed that do not stop a run (e.g. a nullable cursor)."""
+    lineage: dict[str, list[str]] | None = None
+    """Output column -> the source columns its values come from, when the schema is known."""
     steps: list[Step]
 
     @property

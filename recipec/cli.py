@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from recipec._version import __version__
-from recipec.errors import DataLoaderError, RecipeError, UsageError
+from recipec.errors import DataLoaderError, RecipeError, UsageError, did_you_mean
 
 log = logging.getLogger("recipec")
 
@@ -246,6 +246,7 @@ def schema_command(
 @click.option(
     "--introspect", is_flag=True, help="Read a database source's column types (connects to it)."
 )
+@click.option("--lineage", metavar="COLUMN", help="Show where an output column comes from.")
 @_common
 def compile_command(
     recipe: str,
@@ -253,6 +254,7 @@ def compile_command(
     output: str,
     output_file: str | None,
     introspect: bool,
+    lineage: str | None,
     debug: bool,
     log_format: str,
 ) -> None:
@@ -264,12 +266,35 @@ def compile_command(
     plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)), introspect=introspect)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if lineage is not None:
+        _print_lineage(plan, lineage)
+        return
     if output_file:
         Path(output_file).write_text(plan.to_json(), encoding="utf-8")
         click.echo(f"wrote plan {plan.fingerprint[:16]} to {output_file}", err=True)
         if output == "text":
             return
     click.echo(plan.to_json() if output == "json" else render_plan(plan), nl=output != "json")
+
+
+def _print_lineage(plan: Any, column: str) -> None:
+    from recipec.compiler.lineage import explain
+
+    if plan.lineage is None:
+        raise UsageError(
+            "lineage needs the source's columns: declare a schema:, use --introspect, or "
+            "compile where the source files are"
+        )
+    if column not in plan.lineage:
+        hint = did_you_mean(column, plan.lineage)
+        raise UsageError(
+            f"'{column}' is not an output column"
+            + (f"; {hint}" if hint else "")
+            + f" (columns: {', '.join(plan.lineage)})"
+        )
+    source = [(c.name, c.type) for c in plan.extract.output_schema]
+    for line in explain(plan.stage.sql, source, column, [t.type for t in plan.transforms]):
+        click.echo(line)
 
 
 @cli.command()

@@ -49,7 +49,7 @@ def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config
             _check(connection, output, model)
             return output  # type: ignore[no-any-return]
         query = registration.factory(model, exp.to_table("input"))
-        return connection.execute(query.sql("duckdb")).fetch_arrow_table()
+        return connection.execute(query.sql("duckdb")).to_arrow_table()
 
 
 def _check(connection: duckdb.DuckDBPyConnection, output: Any, model: PythonStepBase) -> None:

@@ -62,9 +62,9 @@ def run_python_steps(
         where = f"transform[{step.index}] {step.type} ({step.origin})"
         result = execute(connection, step_input(stage, step.index).sql("duckdb"), values)
         if config.whole_table:
-            inputs: Any = [result.fetch_arrow_table()]
+            inputs: Any = [result.to_arrow_table()]
         else:
-            reader = result.fetch_record_batch(batch_size)
+            reader = result.to_arrow_reader(batch_size)
             inputs = (pa.Table.from_batches([batch]) for batch in reader)
         outputs = []
         for table in inputs:
@@ -102,7 +102,7 @@ def _empty_input(
     values: dict[str, Any],
 ) -> Any:
     query = step_input(stage, step.index).limit(0)
-    return execute(connection, query.sql("duckdb"), values).fetch_arrow_table()
+    return execute(connection, query.sql("duckdb"), values).to_arrow_table()
 
 
 def _check_declared(
