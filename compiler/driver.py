@@ -20,12 +20,14 @@ from recipec.compiler.ir import (
     portable_path,
     resolve_paths,
 )
+from recipec.compiler.lock import drift, read_lock
 from recipec.compiler.lowering import lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
 from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
 from recipec.compiler.typecheck import declared_columns, file_columns
+from recipec.compiler.types import duckdb_spelling
 from recipec.compiler.validate import ValidatedRecipe, validate
 from recipec.compiler.yaml_loader import KeyPath, Node, find
 from recipec.errors import Location, Problem, RecipeError
@@ -125,7 +127,9 @@ def build_ir(recipe: Recipe) -> LoadIR:
         },
         incremental_location=_location_or_none(tree, ("source", "incremental", "strategy")),
         plugins=tuple(v.model.plugins),
-        plugin_paths=(portable_path(".", recipe.path.parent),) if v.model.plugins else (),
+        plugin_paths=(portable_path(".", recipe.path.parent),)
+        if v.model.plugins or any(getattr(c, "runs_in_python", False) for c, _ in v.steps)
+        else (),
         columns=declared_columns(v.model.declared_schema),
     )
 
@@ -171,12 +175,26 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False) -> Plan:
     """Lower a loaded recipe into its plan. Connects to nothing, unless `introspect` asks to read
     a database source's columns."""
     ir = build_ir(recipe)
+    lock = read_lock(recipe.path)
     if introspect and ir.source.reader == "database":
         from recipec.compiler.introspect import introspect as read_columns
 
         ir = ir.replace(source_schema=tuple(read_columns(ir.source.type, ir.source.config)))
     if ir.columns is None and ir.source_schema:
-        ir = ir.replace(columns=tuple((c.name, c.duckdb_type) for c in ir.source_schema))
+        ir = ir.replace(
+            columns=tuple((c.name, duckdb_spelling(c.duckdb_type)) for c in ir.source_schema)
+        )
+        if lock is not None:  # the live source against the lock: a plan change, and a warning
+            changes = drift(lock.columns, ir.columns).lines()
+            if changes:
+                ir = ir.replace(
+                    warnings=(
+                        *ir.warnings,
+                        f"the source drifted from {lock.path.name}: " + "; ".join(changes),
+                    )
+                )
+    if ir.columns is None and lock is not None:
+        ir = ir.replace(columns=lock.columns, schema_lock=portable_path(str(lock.path), None))
     if ir.columns is None:
         ir = ir.replace(columns=file_columns(ir, source_relation(ir.source)))
     return lower(run_passes(ir))

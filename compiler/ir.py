@@ -104,6 +104,8 @@ class LoadIR:
     """Databases, when introspected: `plan.SourceColumn`s."""
     columns: tuple[tuple[str, str], ...] | None = None
     """The source's columns (name, DuckDB type), when known before the run."""
+    schema_lock: str | None = None
+    """The lock file `columns` came from (portable path); a run checks the source against it."""
     step_columns: tuple[tuple[tuple[str, str], ...], ...] = ()
     """Each step's output columns, filled by the `check_types` pass when `columns` is known."""
 

@@ -152,6 +152,7 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         scanner=database.scanner if database else None,
         source_schema=list(ir.source_schema) if ir.source_schema is not None else None,
         output_schema=_schema(ir.columns),
+        schema_lock=ir.schema_lock,
         **_chunking(database),
         config=_config(source.config, "source", ir.secrets),
         path=source.path,

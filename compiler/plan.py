@@ -97,6 +97,8 @@ class ExtractStep(PlanModel):
     output_schema: list[Column] | None = None
     """The source's columns as read, when known (declared, locked, from file metadata or
     introspected); None when only the data will tell."""
+    schema_lock: str | None = None
+    """The schema lock `output_schema` comes from; a run first checks the source against it."""
     incremental: IncrementalSpec | None = None
 
 

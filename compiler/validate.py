@@ -48,6 +48,8 @@ def validate(rendered: RenderedTree, recipe_dir: Path) -> ValidatedRecipe:
     tree = rendered.tree
     problems = list(rendered.problems)
     _import_plugins(tree, recipe_dir, problems)
+    if _has_python_steps(tree):  # their functions import like plug-ins: the recipe's folder first
+        import_plugins([], search_paths=[recipe_dir, Path.cwd()])
     data = to_plain(tree)
     reporter = _Reporter(tree, data, rendered.secrets, {p.path for p in problems})
 
@@ -99,6 +101,18 @@ def _import_plugins(tree: Node, recipe_dir: Path, problems: list[Problem]) -> No
                     "directory or the installed packages",
                 )
             )
+
+
+def _has_python_steps(tree: Node) -> bool:
+    steps = find(tree, ("transform", "steps"))
+    return (
+        steps is not None
+        and steps.is_sequence
+        and any(
+            step.is_mapping and step.get("type") is not None and step.get("type").value == "python"  # type: ignore[union-attr]
+            for step in steps.value
+        )
+    )
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

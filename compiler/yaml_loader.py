@@ -204,10 +204,19 @@ def walk(node: Node, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Node]]:
             yield from walk(child, (*path, index))
 
 
-@functools.lru_cache(maxsize=64)
 def _lines(file: str) -> tuple[str, ...]:
+    path = Path(file).resolve()
     try:
-        return tuple(Path(file).read_text(encoding="utf-8").splitlines())
+        return _read_lines(path, path.stat().st_mtime_ns)
+    except OSError:
+        return ()
+
+
+@functools.lru_cache(maxsize=64)
+def _read_lines(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    """One file's lines, cached per path and modification time."""
+    try:
+        return tuple(path.read_text(encoding="utf-8").splitlines())
     except (OSError, UnicodeDecodeError):
         return ()
 

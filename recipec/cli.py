@@ -277,6 +277,31 @@ def compile_command(
     click.echo(plan.to_json() if output == "json" else render_plan(plan), nl=output != "json")
 
 
+@cli.command()
+@click.argument("recipe")
+@_var_option
+@_common
+def lock(recipe: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> None:
+    """Read RECIPE's source columns into RECIPE.lock.yaml (commit it): later compiles are then
+    offline and fully typed, and runs stop if the source drifts from it."""
+    _configure_logging(debug, log_format)
+    from recipec.api import from_yaml
+    from recipec.compiler.driver import build_ir
+    from recipec.compiler.lock import drift, live_columns, lock_path, read_lock, write_lock
+
+    loaded = from_yaml(recipe, _parse_vars(vars_))
+    ir = build_ir(loaded)
+    columns, found = live_columns(ir)
+    previous = read_lock(loaded.path)
+    path = lock_path(loaded.path)
+    write_lock(path, loaded.path, ir, columns, found)
+    changes = drift(previous.columns, columns).lines() if previous else []
+    verb = "updated" if previous else "wrote"
+    click.echo(f"{verb} {path} ({len(columns)} columns)")
+    for line in changes:
+        click.echo(f"  {line}")
+
+
 def _print_lineage(plan: Any, column: str) -> None:
     from recipec.compiler.lineage import explain
 

@@ -264,8 +264,15 @@ def bind_stage(
 def _describe(
     connection: duckdb.DuckDBPyConnection, query: exp.Select, values: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    rows = execute(connection, "DESCRIBE " + _sql(query), values).fetchall()
-    return [(row[0], row[1]) for row in rows]
+    return describe(connection, _sql(query), values)
+
+
+def describe(
+    connection: duckdb.DuckDBPyConnection, query: str, values: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """A query's columns (name, DuckDB type), its parameters bound."""
+    rows = execute(connection, "DESCRIBE " + query, values).fetchall()
+    return [(str(row[0]), str(row[1])) for row in rows]
 
 
 def _text_has_zone(

@@ -275,6 +275,7 @@ class Executor:
                 self._refuse_stale_table()
             self.previous = self._load_state(holds_state)
             self._bind_incremental(self.plan.extract)
+            self._check_schema_lock(self.plan.extract)
             self._open_database_source(self.plan.extract)
             self.connection.execute("BEGIN TRANSACTION")
             for step in self.plan.steps:
@@ -454,6 +455,34 @@ class Executor:
         if step.reader == "database" and not self.source_attached:
             return self._ingest_driver_rows(step)
         return None
+
+    def _check_schema_lock(self, step: ExtractStep) -> None:
+        """A plan typed from a schema lock runs only on a source that still matches it: a
+        removed or retyped column stops the run; a new one is noted (and loaded)."""
+        if step.schema_lock is None or step.output_schema is None:
+            return
+        from recipec.compiler.lock import drift
+        from recipec.compiler.types import duckdb_spelling
+
+        if step.reader == "database":
+            from recipec.compiler.introspect import introspect
+
+            registration = get_source(step.source)
+            assert registration is not None
+            config = registration.validate_config(self.extract_config, "source")
+            found = introspect(step.source, config)
+            live = [(c.name, duckdb_spelling(c.duckdb_type)) for c in found]
+        else:
+            live = binding.describe(self.connection, step.query, self.values)
+        changes = drift([(c.name, c.type) for c in step.output_schema], live)
+        if changes.breaking:
+            raise RecipeError(
+                f"the source no longer matches {step.schema_lock}:\n  "
+                + "\n  ".join(changes.lines())
+                + "\nrun `recipec lock` on the recipe to accept the change"
+            )
+        for line in changes.lines():
+            self.summary.notes.append(f"source drifted from {step.schema_lock}: {line}")
 
     def _open_database_source(self, step: ExtractStep) -> None:
         """Attach the source through DuckDB's scanner, unless the recipe asks for the driver or

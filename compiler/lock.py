@@ -1,0 +1,114 @@
+"""Schema locks: the source's columns, read once and committed beside the recipe.
+
+`recipec lock orders.yaml` reads the source (introspects a database; reads files' headers or
+Parquet metadata) and writes `orders.lock.yaml`: reviewable YAML, meant to be committed. Later
+compiles use it, so they are offline and fully typed. A run compares the live source with the
+lock first: a removed or retyped column stops the run with the exact difference (run
+`recipec lock` again to accept it); a new column is reported and loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recipec.compiler.ir import LoadIR
+from recipec.compiler.lowering import source_relation
+from recipec.compiler.typecheck import file_columns
+from recipec.compiler.types import duckdb_spelling
+from recipec.errors import RecipeError
+
+Columns = tuple[tuple[str, str], ...]
+HEADER = (
+    "# recipec schema lock: the source's columns as `recipec lock` read them.\n"
+    "# Commit this file; compiles use it offline, and runs stop if the source drifts from it.\n"
+    "# Run `recipec lock {recipe}` again to accept a change.\n"
+)
+
+
+def lock_path(recipe: Path) -> Path:
+    return recipe.with_name(f"{recipe.stem}.lock.yaml")
+
+
+def live_columns(ir: LoadIR) -> tuple[Columns, list[Any] | None]:
+    """The source's columns now (name, DuckDB type), and a database's `SourceColumn`s."""
+    if ir.source.reader == "database":
+        from recipec.compiler.introspect import introspect
+
+        found = introspect(ir.source.type, ir.source.config)
+        return tuple((c.name, duckdb_spelling(c.duckdb_type)) for c in found), found
+    columns = file_columns(ir, source_relation(ir.source))
+    if columns is None:
+        raise RecipeError(
+            f"cannot read the columns of the {ir.source.type} source: lock needs a database "
+            "source or local files that exist"
+        )
+    return columns, None
+
+
+def write_lock(path: Path, recipe: Path, ir: LoadIR, columns: Columns, found: Any) -> None:
+    details = {c.name: c for c in found or ()}
+    entries = []
+    for name, type_name in columns:
+        entry: dict[str, Any] = {"name": name, "type": type_name}
+        if name in details:
+            entry["source_type"] = details[name].source_type
+            entry["nullable"] = details[name].nullable
+        entries.append(entry)
+    document = {"source": ir.source.type, "columns": entries}
+    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
+    path.write_text(HEADER.format(recipe=recipe.name) + text, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: Path
+    columns: Columns
+    nullable: dict[str, bool]
+
+
+def read_lock(recipe: Path) -> Lock | None:
+    path = lock_path(recipe)
+    if not path.exists():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = document["columns"]
+        columns = tuple((str(e["name"]), str(e["type"])) for e in entries)
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        raise RecipeError(
+            f"{path} is not a recipec schema lock ({exc}): run `recipec lock` again"
+        ) from None
+    nullable = {str(e["name"]): bool(e["nullable"]) for e in entries if "nullable" in e}
+    return Lock(path, columns, nullable)
+
+
+@dataclass(frozen=True)
+class Drift:
+    added: Columns
+    removed: Columns
+    retyped: tuple[tuple[str, str, str], ...]
+
+    @property
+    def breaking(self) -> bool:
+        return bool(self.removed or self.retyped)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"+ {name} {type_name} (new in the source)" for name, type_name in self.added]
+            + [f"- {name} {type_name} (gone from the source)" for name, type_name in self.removed]
+            + [f"~ {name}: {old} -> {new}" for name, old, new in self.retyped]
+        )
+
+
+def drift(locked: Sequence[tuple[str, str]], live: Sequence[tuple[str, str]]) -> Drift:
+    before, now = dict(locked), dict(live)
+    return Drift(
+        added=tuple((n, t) for n, t in live if n not in before),
+        removed=tuple((n, t) for n, t in locked if n not in now),
+        retyped=tuple((n, before[n], now[n]) for n in before if n in now and before[n] != now[n]),
+    )
