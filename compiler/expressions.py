@@ -20,8 +20,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Transformer_NonRecursive, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 from sqlglot import exp
 
 from recipec.compiler.types import TypeNameError, parse_type
@@ -228,8 +234,9 @@ def _unquote(text: str, quote: str) -> str:
 
 
 @v_args(meta=True)
-class _Build(Transformer[Token, Expr]):
-    """Lark's parse tree -> the AST, keeping each node's span."""
+class _Build(Transformer_NonRecursive[Token, Expr]):
+    """Lark's parse tree -> the AST, keeping each node's span (without recursion, so that
+    deep nesting is reported by `parse`, not a RecursionError)."""
 
     def integer(self, meta: Any, children: list[Token]) -> Literal:
         return Literal(int(children[0]), "integer", span=_span(meta))
@@ -339,9 +346,33 @@ def parse(text: str) -> Expr:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
-    expression = _Build().transform(tree)
+    try:
+        expression = _Build().transform(tree)
+    except VisitError as exc:  # a node that cannot be built, e.g. an integer of 5000 digits
+        start = getattr(getattr(exc.obj, "meta", None), "start_pos", None) or 0
+        raise ExpressionError(f"cannot read this: {exc.orig_exc}", text, start) from None
+    if _depth(expression) > MAX_DEPTH:  # printing, typing and lowering recurse on the tree
+        raise ExpressionError(
+            f"the expression is nested more than {MAX_DEPTH} levels deep",
+            text,
+            0,
+            "each operator of a chain counts a level: use in (...) for a long list of values, "
+            "or split the work into steps",
+        )
     _check_functions_and_casts(expression, text)
     return expression
+
+
+MAX_DEPTH = 100
+
+
+def _depth(node: Expr) -> int:
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(item))
+    return deepest
 
 
 def _syntax_error(exc: UnexpectedInput, text: str) -> ExpressionError:
@@ -409,7 +440,8 @@ def to_text(node: Expr) -> str:
             return f"({node.value})"
         return str(node.value)
     if isinstance(node, Column):
-        simple = node.name.isidentifier() and node.name.lower() not in KEYWORDS | RESERVED
+        simple = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node.name) is not None  # NAME
+        simple = simple and node.name.lower() not in KEYWORDS | RESERVED
         return node.name if simple else '"' + node.name.replace('"', '""') + '"'
     if isinstance(node, Unary):
         if node.op == "not":
@@ -641,6 +673,10 @@ def infer(node: Expr, schema: Mapping[str, str | None], text: str) -> str | None
             }[node.kind]
         if isinstance(node, Column):
             if node.name not in schema:
+                # DuckDB, where the steps run, matches column names case-insensitively.
+                same = [name for name in schema if name.lower() == node.name.lower()]
+                if same:
+                    return schema[same[0]]
                 raise ExpressionError(
                     f"unknown column '{node.name}'",
                     text,

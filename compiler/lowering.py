@@ -16,7 +16,6 @@ from recipec._version import __version__
 from recipec.compiler.connectors import statements
 from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
-from recipec.compiler.lineage import column_lineage
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.plan import (
     Column,
@@ -82,6 +81,8 @@ def _lineage(ir: LoadIR, plan: Plan) -> dict[str, list[str]] | None:
     output = plan.output_schema
     if ir.columns is None or output is None or any(t.runs_in_python for t in plan.transforms):
         return None
+    from recipec.compiler.lineage import column_lineage  # sqlglot's optimizer: only when known
+
     return column_lineage(plan.stage.sql, ir.columns, [c.name for c in output])
 
 

@@ -233,7 +233,7 @@ class Derive(StrictModel):
         for name, text in self.columns.items():
             if name.lower() in {column.lower() for column in schema}:
                 raise LookupError(
-                    f"derive: column '{name}' already exists in its input (derive adds new "
+                    f"column '{name}' already exists in its input (derive adds new "
                     "columns; cast or rename an existing one, or drop it in an earlier step)"
                 )
             out.append((name, expressions.infer(_parsed(text), schema, text) or "NULL"))
@@ -314,7 +314,7 @@ class Deduplicate(StrictModel):
 def _order_items(text: str) -> list[tuple[str, bool]]:
     """`a desc, b` -> [("a", True), ("b", False)]; each item an expression."""
     items = []
-    for part in (p.strip() for p in text.split(",")) if text.strip() else []:
+    for part in (p.strip() for p in _top_level_items(text)) if text.strip() else []:
         words = part.rsplit(None, 1)
         descending = len(words) == 2 and words[1].lower() == "desc"
         if len(words) == 2 and words[1].lower() in ("asc", "desc"):
@@ -322,6 +322,22 @@ def _order_items(text: str) -> list[tuple[str, bool]]:
         _expression(part)
         items.append((part, descending))
     return items
+
+
+def _top_level_items(text: str) -> list[str]:
+    """`text` split at the commas outside brackets, 'strings' and "names"."""
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote  # a doubled quote closes and reopens
+        elif char in "'\"":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    return [*parts, text[start:]]
 
 
 @register_transform("deduplicate", config=Deduplicate)

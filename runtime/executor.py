@@ -32,7 +32,6 @@ from sqlglot import exp
 from recipec._version import __version__
 from recipec.batch import to_arrow
 from recipec.compiler.connectors.statements import table_expression
-from recipec.compiler.diff import check_files, check_table, table_mismatches
 from recipec.compiler.lowering import BATCHES
 from recipec.compiler.plan import (
     CommitStateStep,
@@ -185,6 +184,8 @@ class Executor:
         )
         try:
             if self.refuse_stale:
+                from recipec.compiler.diff import check_files
+
                 check_files(self.plan)
             windows = self._backfill_windows()
             if not windows:
@@ -333,6 +334,8 @@ class Executor:
     def _refuse_stale_table(self) -> None:
         """Refuse a saved plan when the destination table lacks a column the plan writes, or
         holds it with another type (extra columns are fine). Not when the run replaces it."""
+        from recipec.compiler.diff import check_table, table_mismatches
+
         write, expected = self.plan.write, self.plan.output_schema
         if expected is None or self.full_refresh or write.write_mode == "overwrite":
             return

@@ -1,0 +1,5 @@
+SELECT
+  *
+FROM input
+QUALIFY
+  ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "id") = 1

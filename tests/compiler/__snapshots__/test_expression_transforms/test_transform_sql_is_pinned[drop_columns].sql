@@ -1,0 +1,4 @@
+SELECT
+  *
+  EXCLUDE ("secret", "my col")
+FROM input

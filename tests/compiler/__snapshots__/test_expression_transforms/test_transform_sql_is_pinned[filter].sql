@@ -1,0 +1,5 @@
+SELECT
+  *
+FROM input
+WHERE
+  "status" <> 'deleted' AND "amount" >= 0

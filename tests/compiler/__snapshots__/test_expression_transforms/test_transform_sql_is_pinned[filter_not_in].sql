@@ -1,0 +1,7 @@
+SELECT
+  *
+FROM input
+WHERE
+  NOT (
+    "my col" IN ('a', 'b')
+  ) OR "x" IS NULL

@@ -1,0 +1,4 @@
+SELECT
+  *
+  REPLACE (CASE WHEN "email" IS NULL THEN NULL ELSE SHA256('' || CAST("email" AS TEXT)) END AS "email", CASE WHEN "phone" IS NULL THEN NULL ELSE SHA256('' || CAST("phone" AS TEXT)) END AS "phone")
+FROM input

@@ -1,0 +1,5 @@
+SELECT
+  "c",
+  "a",
+  "select"
+FROM input
