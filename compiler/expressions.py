@@ -18,25 +18,21 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lark import Lark, Token, Transformer_NonRecursive, v_args
-from lark.exceptions import (
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    VisitError,
-)
 from sqlglot import exp
 
 from recipec.compiler.types import TypeNameError, parse_type
 from recipec.errors import did_you_mean
 
+if TYPE_CHECKING:
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
+
 KEYWORDS = frozenset(
     {
         *("or", "and", "not", "is", "in", "between", "like", "true", "false", "null"),
-        *("case", "when", "then", "else", "end", "cast", "as"),
+        *("case", "when", "then", "else", "end", "cast", "as", "asc", "desc"),
     }
 )
 RESERVED = frozenset(
@@ -50,6 +46,9 @@ RESERVED = frozenset(
 
 GRAMMAR = r"""
 ?start: expr
+
+order_list: order_item ("," order_item)*
+order_item: expr (ASC | DESC)?
 
 ?expr: or_
 ?or_: and_ (OR and_)*                       -> or_
@@ -105,6 +104,8 @@ THEN: /then\b/i
 ELSE: /else\b/i
 END: /end\b/i
 CAST: /cast\b/i
+ASC: /asc\b/i
+DESC: /desc\b/i
 AS: /as\b/i
 NAME: /(?!({WORDS})\b)[A-Za-z_][A-Za-z0-9_]*/i
 QUOTED_NAME: /"([^"]|"")+"/
@@ -221,6 +222,15 @@ class Call(Node):
 
 Expr = Literal | Column | Unary | Binary | IsNull | InList | Between | Case | Cast | Call
 
+
+@dataclass(frozen=True)
+class Ordered(Node):
+    """One item of an order list (`updated_at desc`)."""
+
+    operand: Expr
+    descending: bool = False
+
+
 ARITHMETIC = ("+", "-", "*", "/", "%")
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -233,10 +243,10 @@ def _unquote(text: str, quote: str) -> str:
     return text[1:-1].replace(quote * 2, quote)
 
 
-@v_args(meta=True)
-class _Build(Transformer_NonRecursive[Token, Expr]):
-    """Lark's parse tree -> the AST, keeping each node's span (without recursion, so that
-    deep nesting is reported by `parse`, not a RecursionError)."""
+class _BuildRules:
+    """Lark's parse tree -> the AST, keeping each node's span. `_builder` mixes these rules
+    into lark's non-recursive transformer (so deep nesting is reported by `parse`, not a
+    RecursionError), importing lark only when an expression is parsed."""
 
     def integer(self, meta: Any, children: list[Token]) -> Literal:
         return Literal(int(children[0]), "integer", span=_span(meta))
@@ -314,6 +324,8 @@ class _Build(Transformer_NonRecursive[Token, Expr]):
         return Between(children[0], children[3], children[5], negated=True, span=_span(meta))
 
     def case(self, meta: Any, children: list[Any]) -> Case:
+        from lark import Token
+
         parts = [c for c in children if not isinstance(c, Token)]
         tokens = [str(c).lower() for c in children if isinstance(c, Token)]
         default = parts.pop() if "else" in tokens else None
@@ -327,6 +339,13 @@ class _Build(Transformer_NonRecursive[Token, Expr]):
     def cast(self, meta: Any, children: list[Any]) -> Cast:
         return Cast(children[1], children[3], span=_span(meta))
 
+    def order_item(self, meta: Any, children: list[Any]) -> Ordered:
+        descending = len(children) > 1 and str(children[1]).lower() == "desc"
+        return Ordered(children[0], descending, span=_span(meta))
+
+    def order_list(self, meta: Any, children: list[Any]) -> tuple[Ordered, ...]:
+        return tuple(children)
+
     def call(self, meta: Any, children: list[Any]) -> Call:
         name = str(children[0]).lower()
         args = tuple(c for c in children[1:] if c is not None)
@@ -335,22 +354,57 @@ class _Build(Transformer_NonRecursive[Token, Expr]):
 
 @functools.cache
 def _parser() -> Lark:
-    return Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    from lark import Lark
+
+    return Lark(
+        GRAMMAR,
+        parser="lalr",
+        start=["start", "order_list"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+@functools.cache
+def _builder() -> Any:
+    from lark import Transformer_NonRecursive, v_args
+
+    rules = {name: rule for name, rule in vars(_BuildRules).items() if not name.startswith("__")}
+    return v_args(meta=True)(type("_Build", (Transformer_NonRecursive,), rules))
 
 
 def parse(text: str) -> Expr:
     """Parse an expression; raises `ExpressionError` (never anything else) on bad input."""
+    expression: Expr = _parse(text, "start")
+    _check(expression, text)
+    return expression
+
+
+def parse_order(text: str) -> tuple[Ordered, ...]:
+    """Parse an order list, `updated_at desc, id`: expressions, each optionally asc or desc."""
+    items: tuple[Ordered, ...] = _parse(text, "order_list")
+    for item in items:
+        _check(item.operand, text)
+    return items
+
+
+def _parse(text: str, start: str) -> Any:
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("empty expression", str(text or ""), 0)
+    from lark.exceptions import UnexpectedInput, VisitError
+
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(text, start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     try:
-        expression = _Build().transform(tree)
+        return _builder()().transform(tree)
     except VisitError as exc:  # a node that cannot be built, e.g. an integer of 5000 digits
-        start = getattr(getattr(exc.obj, "meta", None), "start_pos", None) or 0
-        raise ExpressionError(f"cannot read this: {exc.orig_exc}", text, start) from None
+        offset = getattr(getattr(exc.obj, "meta", None), "start_pos", None) or 0
+        raise ExpressionError(f"cannot read this: {exc.orig_exc}", text, offset) from None
+
+
+def _check(expression: Expr, text: str) -> None:
     if _depth(expression) > MAX_DEPTH:  # printing, typing and lowering recurse on the tree
         raise ExpressionError(
             f"the expression is nested more than {MAX_DEPTH} levels deep",
@@ -360,7 +414,6 @@ def parse(text: str) -> Expr:
             "or split the work into steps",
         )
     _check_functions_and_casts(expression, text)
-    return expression
 
 
 MAX_DEPTH = 100
@@ -376,6 +429,8 @@ def _depth(node: Expr) -> int:
 
 
 def _syntax_error(exc: UnexpectedInput, text: str) -> ExpressionError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     offset = getattr(exc, "pos_in_stream", None) or 0
     if isinstance(exc, UnexpectedEOF):
         return ExpressionError("the expression ends too early", text, len(text))
@@ -403,7 +458,8 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ExpressionError:
             return ExpressionError("the expression ends too early", text, len(text))
         found = str(token)
         offset = token.start_pos if token.start_pos is not None else offset
-        return ExpressionError(f"unexpected '{found}'", text, offset, length=len(found))
+        hint = did_you_mean(found.lower(), KEYWORDS) if found.isalpha() else None
+        return ExpressionError(f"unexpected '{found}'", text, offset, hint, len(found))
     return ExpressionError("cannot parse the expression", text, offset)
 
 
@@ -553,6 +609,20 @@ def _numeric_result(types: list[str | None]) -> str | None:
     return types[0]
 
 
+def _rounded_result(types: list[str | None]) -> str | None:
+    """floor/ceil keep a decimal's type; of an integer or a float, DuckDB returns DOUBLE."""
+    first = types[0]
+    return first if first is not None and first.upper().startswith("DECIMAL") else "DOUBLE"
+
+
+def _text_or_empty(value: exp.Expr) -> exp.Expr:
+    """A concat argument: its text, or '' for NULL, spelled out so that every dialect agrees
+    (MySQL's CONCAT and Redshift's || return NULL when one argument is NULL)."""
+    if isinstance(value, exp.Literal) and value.is_string:
+        return value
+    return exp.Coalesce(this=exp.cast(value, "VARCHAR"), expressions=[exp.Literal.string("")])
+
+
 def _trunc_unit(node: Expr) -> str:
     return str(node.value).upper() if isinstance(node, Literal) else "DAY"
 
@@ -572,7 +642,7 @@ FUNCTIONS: Mapping[str, Function] = {
     "concat": Function(
         (ANY,),
         lambda t: "VARCHAR",
-        lambda a, n: exp.Concat(expressions=a, safe=False, coalesce=True),
+        lambda a, n: exp.Concat(expressions=[_text_or_empty(x) for x in a], safe=False),
         variadic=True,
         doc="concatenates the values' text; NULL counts as empty text",
     ),
@@ -599,8 +669,8 @@ FUNCTIONS: Mapping[str, Function] = {
         lambda a, n: exp.Round(this=a[0], decimals=a[1] if len(a) > 1 else None),
         doc="round(x[, digits])",
     ),
-    "floor": Function((NUMBER,), _numeric_result, lambda a, n: exp.Floor(this=a[0])),
-    "ceil": Function((NUMBER,), _numeric_result, lambda a, n: exp.Ceil(this=a[0])),
+    "floor": Function((NUMBER,), _rounded_result, lambda a, n: exp.Floor(this=a[0])),
+    "ceil": Function((NUMBER,), _rounded_result, lambda a, n: exp.Ceil(this=a[0])),
     "year": Function((TIME,), lambda t: "BIGINT", lambda a, n: exp.Year(this=a[0])),
     "month": Function((TIME,), lambda t: "BIGINT", lambda a, n: exp.Month(this=a[0])),
     "day": Function((TIME,), lambda t: "BIGINT", lambda a, n: exp.Day(this=a[0])),

@@ -9,10 +9,10 @@ other columns and the plan compiles without touching the source. Config models m
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
@@ -164,8 +164,12 @@ __all__ = ["AddColumn", "Cast", "LogicalType", "RenameColumns"]
 def _expression(text: str) -> str:
     """A recipe expression, checked when the recipe is validated (the caret error points into
     it); kept as text in the config, parsed again (cached) where it is lowered."""
+    return _checked(expressions.parse, text)
+
+
+def _checked(parse: Callable[[str], object], text: str) -> str:
     try:
-        expressions.parse(text)
+        parse(text)
     except expressions.ExpressionError as exc:
         raise PydanticCustomError(
             "expression", "{message}", {"message": exc.render(), "offset": exc.offset}
@@ -294,11 +298,12 @@ class Deduplicate(StrictModel):
     order_by: str | None = None
     """Which row of a key to keep, the first in this order: `updated_at desc, id`."""
 
-    @model_validator(mode="after")
-    def _order(self) -> Deduplicate:
-        if self.order_by is not None:
-            _order_items(self.order_by)
-        return self
+    @field_validator("order_by")
+    @classmethod
+    def _order(cls, text: str | None) -> str | None:
+        if text is not None:
+            _checked(expressions.parse_order, text)
+        return text
 
     def carried_from(self, column: str) -> str | None:
         return column
@@ -306,46 +311,25 @@ class Deduplicate(StrictModel):
     def output_columns(self, columns: Columns) -> Columns:
         _check_columns(self.keys, columns)
         schema = _schema(columns)
-        for text, _ in _order_items(self.order_by or ""):
-            expressions.infer(_parsed(text), schema, text)
+        for item in _ordering(self.order_by or ""):
+            expressions.infer(item.operand, schema, self.order_by or "")
         return list(columns)
 
-
-def _order_items(text: str) -> list[tuple[str, bool]]:
-    """`a desc, b` -> [("a", True), ("b", False)]; each item an expression."""
-    items = []
-    for part in (p.strip() for p in _top_level_items(text)) if text.strip() else []:
-        words = part.rsplit(None, 1)
-        descending = len(words) == 2 and words[1].lower() == "desc"
-        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
-            part = words[0]
-        _expression(part)
-        items.append((part, descending))
-    return items
+    def expressions(self) -> dict[str, str]:
+        return {"order_by": self.order_by} if self.order_by else {}
 
 
-def _top_level_items(text: str) -> list[str]:
-    """`text` split at the commas outside brackets, 'strings' and "names"."""
-    parts, depth, quote, start = [], 0, "", 0
-    for index, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote  # a doubled quote closes and reopens
-        elif char in "'\"":
-            quote = char
-        elif char in "()":
-            depth += 1 if char == "(" else -1
-        elif char == "," and depth == 0:
-            parts.append(text[start:index])
-            start = index + 1
-    return [*parts, text[start:]]
+@functools.lru_cache(maxsize=256)
+def _ordering(text: str) -> tuple[expressions.Ordered, ...]:
+    return expressions.parse_order(text) if text.strip() else ()
 
 
 @register_transform("deduplicate", config=Deduplicate)
 def deduplicate(step: Deduplicate, relation: exp.Expression) -> exp.Select:
     """Keep one row per key: the first in `order_by` (an arbitrary one without it)."""
     order = [
-        exp.Ordered(this=expressions.lower(_parsed(text)), desc=desc, nulls_first=False)
-        for text, desc in _order_items(step.order_by or "")
+        exp.Ordered(this=expressions.lower(item.operand), desc=item.descending, nulls_first=False)
+        for item in _ordering(step.order_by or "")
     ] or [exp.Ordered(this=_column(k)) for k in step.keys]
     window = exp.Window(
         this=exp.RowNumber(),

@@ -866,6 +866,7 @@ def error_of(text: str) -> ExpressionError:
                 "unexpected 'andd' (at character 7 of the expression)",
                 "a > 1 andd b < 2",
                 "      ^^^^",
+                "did you mean 'and'?",
             ],
         ),
         (

@@ -12,7 +12,7 @@ WITH "_recipec_source" AS (
 ), "_recipec_step_1" AS (
   SELECT
     *,
-    CONCAT("fname", ' ', "lname") AS "full_name",
+    COALESCE(CAST("fname" AS TEXT), '') || ' ' || COALESCE(CAST("lname" AS TEXT), '') AS "full_name",
     YEAR("created_at") AS "signup_year",
     CASE WHEN "balance" > 1000 THEN 'high' WHEN "balance" > 100 THEN 'mid' ELSE 'low' END AS "segment"
   FROM "_recipec_step_0"
