@@ -46,7 +46,7 @@ def test_compile_lineage_prints_the_steps_that_compute_a_column(project, cli):
     ]
     result = cli("compile", "r.yaml", "--lineage", "name")
     assert result.out.splitlines()[0] == "name <- first, last"
-    assert 'transform[1] derive: CONCAT("first", \' \', "last")' in result.out
+    assert "transform[1] derive: COALESCE(CAST(\"first\" AS TEXT), '') || ' ' ||" in result.out
 
 
 def test_an_unknown_column_gets_a_suggestion(project, cli):
