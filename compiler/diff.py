@@ -17,8 +17,8 @@ Every change gets a risk, from the table `RULES` (first matching rule wins):
   scd2, new merge keys, a new cursor column).
 
 The same module checks a saved plan against the world before `recipec run --plan` runs it
-(`stale_files`, `check_table_columns`): like `terraform apply`, a plan whose recipe files or
-destination table changed since it was compiled is refused (`StalePlanError`).
+(`check_files`, `table_mismatches`, `check_table`): like `terraform apply`, a plan whose
+recipe files or destination table changed since it was compiled is refused (`StalePlanError`).
 """
 
 from __future__ import annotations

@@ -817,7 +817,7 @@ def infer(node: Expr, schema: Mapping[str, str | None], text: str) -> str | None
             return widest
         if isinstance(node, Cast):
             check(node.operand)
-            return parse_type(node.to).to_sql()
+            return parse_type(node.to).duckdb_name()
         function = FUNCTIONS[node.name]
         types = [check(arg) for arg in node.args]
         for index, (arg, arg_type) in enumerate(zip(node.args, types, strict=True)):

@@ -190,21 +190,25 @@ def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Se
         lowered = exp.select(exp.Star()).from_(_table(output_table(index)))
     if not isinstance(lowered, exp.Query):
         raise TypeError(f"transform '{step.type}' did not lower to a query")
-    bound = bound_parameters(step.config)
-    if bound:
-        # `$salt` of step 2 reads the DuckDB variable `step_2_salt`, which the runtime sets:
-        # the value stays out of the SQL, and a variable (unlike a parameter) works in a view.
-        lowered = lowered.transform(
-            lambda node: (
-                exp.Anonymous(
-                    this="getvariable",
-                    expressions=[exp.Literal.string(parameter_name(index, node.name))],
-                )
-                if isinstance(node, exp.Placeholder) and node.name in bound
-                else node
-            )
-        )
+    if bound_parameters(step.config):
+        lowered = read_parameters(lowered, step.config, index)
     return lowered  # type: ignore[return-value]
+
+
+def read_parameters(lowered: exp.Query, config: Any, index: int) -> exp.Query:
+    """`$salt` of step 2 reads the DuckDB variable `step_2_salt`, which the runtime sets: the
+    value stays out of the SQL, and a variable (unlike a parameter) works in a view."""
+    bound = bound_parameters(config)
+    return lowered.transform(  # type: ignore[return-value]
+        lambda node: (
+            exp.Anonymous(
+                this="getvariable",
+                expressions=[exp.Literal.string(parameter_name(index, node.name))],
+            )
+            if isinstance(node, exp.Placeholder) and node.name in bound
+            else node
+        )
+    )
 
 
 def bound_parameters(config: Any) -> tuple[str, ...]:

@@ -30,7 +30,6 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
 from recipec.compiler.models import StrictModel, TypeName
-from recipec.compiler.types import duckdb_spelling
 from recipec.registry import Registration, register_transform
 
 Columns = list[tuple[str, str]]
@@ -79,7 +78,7 @@ class PythonStepBase(StrictModel):
         """The declared output, or None: only running the function tells."""
         if self.columns is None:
             return None
-        return [(n, duckdb_spelling(t.to_sql())) for n, t in self.columns.items()]
+        return [(n, t.duckdb_name()) for n, t in self.columns.items()]
 
 
 class PythonStep(PythonStepBase):
@@ -113,7 +112,9 @@ STAGED_OUTPUT = "_recipec_python_output"
 
 
 def _reads_staged_output(step: Any, relation: exp.Expression) -> exp.Select:
-    """The plan's view of a Python step: it reads the table its output is staged in."""
+    """Call a Python function on pyarrow Tables of the rows.
+
+    In the plan the step reads the table its output is staged in."""
     return exp.select(exp.Star()).from_(exp.to_table(STAGED_OUTPUT))
 
 
@@ -138,7 +139,12 @@ def transform(
             whole_table=(bool, whole_table),
         )
         config.function = lambda self: function
-        register_transform(name, config=config)(_reads_staged_output)
+
+        def factory(step: Any, relation: exp.Expression) -> exp.Select:
+            return _reads_staged_output(step, relation)
+
+        factory.__doc__ = function.__doc__ or f"Python function {function.__qualname__}."
+        register_transform(name, config=config)(factory)
         return function
 
     return register

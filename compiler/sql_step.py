@@ -26,7 +26,6 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from recipec.compiler.models import StrictModel, TypeName
-from recipec.compiler.types import duckdb_spelling
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
 
@@ -42,7 +41,7 @@ class SqlStep(StrictModel):
     query: str
     """One SELECT reading `{input}`."""
     columns: dict[str, TypeName] = {}
-    """Output column -> type, for columns whose type cannot be derived from the query."""
+    """Output column -> type: checked against the types the query gives."""
 
     @field_validator("dialect")
     @classmethod
@@ -73,21 +72,20 @@ class SqlStep(StrictModel):
         return None  # the query may change any value: no key passes through it for certain
 
     def output_columns(self, columns: Columns) -> Columns:
-        query = _qualified(self, columns)
-        out: Columns = []
-        for select in query.selects:
-            name = select.alias_or_name
+        """The query's columns as DuckDB types them, over an empty table of the input's
+        columns: exact, where sqlglot's type annotation only approximates. A declared type
+        must match."""
+        _qualified(self, columns)  # unknown columns: an error that names them
+        out = _describe(sql_step(self, exp.to_table(_PLACEHOLDER)), columns)
+        for name, type_name in out:
             declared = self.columns.get(name)
-            if declared is not None:
-                out.append((name, duckdb_spelling(declared.to_sql())))
-                continue
-            data_type = select.type
-            if data_type is None or data_type.is_type(exp.DataType.Type.UNKNOWN):
+            if declared is not None and declared.duckdb_name() != type_name:
                 raise LookupError(
-                    f"cannot derive the type of output column '{name}' from the query; "
-                    f"declare it: columns: {{{name}: <type>}}"
+                    f"column '{name}' is declared {declared} but the query gives {type_name}"
                 )
-            out.append((name, _duckdb_type(data_type)))
+        unknown = set(self.columns) - {name for name, _ in out}
+        if unknown:
+            raise LookupError(f"declared columns not in the query's output: {sorted(unknown)}")
         return out
 
     def lineage(self, columns: Columns | None) -> dict[str, list[str]] | None:
@@ -102,8 +100,27 @@ class SqlStep(StrictModel):
         return out
 
 
-def _duckdb_type(data_type: exp.DataType) -> str:
-    return duckdb_spelling(data_type.sql("duckdb"))
+def _describe(query: exp.Select, columns: Columns) -> Columns:
+    """DESCRIBE `query` in a scratch DuckDB, reading an empty table with `columns`."""
+    import duckdb
+
+    table = exp.Schema(
+        this=exp.to_table(_PLACEHOLDER),
+        expressions=[
+            exp.ColumnDef(
+                this=exp.to_identifier(name, quoted=True),
+                kind=exp.DataType.build(t, dialect="duckdb"),
+            )
+            for name, t in columns
+        ],
+    )
+    try:
+        with duckdb.connect() as connection:
+            connection.execute(exp.Create(this=table, kind="TABLE").sql("duckdb"))
+            rows = connection.execute("DESCRIBE " + query.sql("duckdb")).fetchall()
+    except duckdb.Error as exc:
+        raise LookupError(f"DuckDB cannot run the query: {str(exc).splitlines()[0]}") from None
+    return [(str(row[0]), str(row[1])) for row in rows]
 
 
 @functools.lru_cache(maxsize=256)
@@ -160,7 +177,9 @@ def _qualified(step: SqlStep, columns: Columns) -> exp.Select:
 
 @register_transform("sql", config=SqlStep)
 def sql_step(step: SqlStep, relation: exp.Expression) -> exp.Select:
-    """The user's SELECT, reading the previous step where it read `{input}`."""
+    """One SELECT over `{input}`, in DuckDB SQL or another dialect.
+
+    The query reads the previous step where it reads `{input}`."""
     query = _parse(step.query, step.dialect).copy()
     for table in list(query.find_all(exp.Table)):
         if table.name == _PLACEHOLDER:

@@ -100,7 +100,7 @@ class Cast(StrictModel):
         out = list(columns)
         for name, logical in self.columns.items():
             index = _position(columns, name)
-            out[index] = (out[index][0], logical.to_sql())
+            out[index] = (out[index][0], logical.duckdb_name())
         return out
 
 
@@ -127,7 +127,7 @@ class AddColumn(StrictModel):
 
     def output_columns(self, columns: Columns) -> Columns:
         if self.cast_to is not None:
-            type_name = self.cast_to.to_sql()
+            type_name = self.cast_to.duckdb_name()
         else:
             type_name = {bool: "BOOLEAN", int: "INTEGER", float: "DOUBLE", str: "VARCHAR"}.get(
                 type(self.value), "NULL"
@@ -246,8 +246,9 @@ class Derive(StrictModel):
 
 @register_transform("derive", config=Derive)
 def derive(step: Derive, relation: exp.Expression) -> exp.Select:
-    """Add columns computed from the input's (each expression reads the input, not the other
-    derived columns)."""
+    """Add columns computed by expressions over the input's columns.
+
+    Each expression reads the input, not the other derived columns."""
     computed = [
         exp.alias_(expressions.lower(_parsed(text)), _identifier(name))
         for name, text in step.columns.items()
@@ -359,8 +360,9 @@ class HashColumns(StrictModel):
 
 @register_transform("hash_columns", config=HashColumns)
 def hash_columns(step: HashColumns, relation: exp.Expression) -> exp.Select:
-    """Replace each value with the lowercase hex SHA-256 of the salt followed by the value's
-    text; NULL stays NULL."""
+    """Replace values with their salted SHA-256 (lowercase hex); NULL stays NULL.
+
+    The hash is of the salt followed by the value's text."""
     salt = exp.Placeholder(this="salt") if step.salt is not None else exp.Literal.string("")
     replacements = [
         exp.alias_(

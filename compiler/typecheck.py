@@ -18,7 +18,7 @@ from sqlglot import exp
 from recipec.compiler.expressions import ExpressionError
 from recipec.compiler.ir import LoadIR, TransformIR
 from recipec.compiler.models import CursorIncremental
-from recipec.compiler.types import duckdb_spelling, parse_type
+from recipec.compiler.types import parse_type
 from recipec.compiler.yaml_loader import inside_scalar
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
@@ -29,9 +29,7 @@ def declared_columns(declared: Any) -> Columns | None:
     """The recipe's `schema: {columns: [{name, type}]}`, as DuckDB types."""
     if declared is None:
         return None
-    return tuple(
-        (c.name, duckdb_spelling(parse_type(str(c.type)).to_sql())) for c in declared.columns
-    )
+    return tuple((c.name, parse_type(str(c.type)).duckdb_name()) for c in declared.columns)
 
 
 def file_columns(ir: LoadIR, relation: exp.Expression) -> Columns | None:

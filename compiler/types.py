@@ -76,6 +76,10 @@ class LogicalType:
     def to_sql(self, dialect: str = "duckdb") -> str:
         return self.to_datatype().sql(dialect)
 
+    def duckdb_name(self) -> str:
+        """The type as DuckDB names it (DECIMAL(12,2)), as in a schema the compiler tracks."""
+        return duckdb_spelling(self.to_sql())
+
 
 def parse_type(text: str) -> LogicalType:
     """Parse a type name such as `int`, `timestamp` or `decimal(12,2)`."""

@@ -305,6 +305,12 @@ def lock(recipe: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> N
 def _print_lineage(plan: Any, column: str) -> None:
     from recipec.compiler.lineage import explain
 
+    python = [t for t in plan.transforms if t.runs_in_python]
+    if plan.lineage is None and python:
+        raise UsageError(
+            f"lineage stops at transform[{python[0].index}] ({python[0].type}): a Python "
+            "function's columns have no SQL to follow"
+        )
     if plan.lineage is None:
         raise UsageError(
             "lineage needs the source's columns: declare a schema:, use --introspect, or "

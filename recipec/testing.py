@@ -22,10 +22,11 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from pydantic import ValidationError
 from sqlglot import exp
 
+from recipec.compiler.lowering import bound_parameters, parameter_name, read_parameters
 from recipec.compiler.python_step import PythonStepBase
-from recipec.compiler.types import duckdb_spelling
 from recipec.errors import RecipeError, TransformError
 from recipec.registry import ensure_builtins, get_transform
 
@@ -41,7 +42,10 @@ def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config
     registration = get_transform(transform)
     if registration is None:
         raise RecipeError(f"unknown transform type '{transform}'")
-    model = registration.validate_config({"type": transform, **config}, f"transform {transform}")
+    try:
+        model = registration.config_model.model_validate({"type": transform, **config})
+    except ValidationError as exc:
+        raise RecipeError(f"invalid config for transform '{transform}': {exc}") from None
     with duckdb.connect() as connection:
         connection.register("input", table)
         if isinstance(model, PythonStepBase):
@@ -49,6 +53,12 @@ def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config
             _check(connection, output, model)
             return output  # type: ignore[no-any-return]
         query = registration.factory(model, exp.to_table("input"))
+        for field in bound_parameters(model):  # as the runtime does: DuckDB variables
+            value = getattr(model, field, None)
+            if value is not None:
+                name = parameter_name(0, field)
+                connection.execute(f"SET VARIABLE {name} = $value", {"value": value})
+        query = read_parameters(query, model, 0)
         return connection.execute(query.sql("duckdb")).to_arrow_table()
 
 
@@ -59,7 +69,7 @@ def _check(connection: duckdb.DuckDBPyConnection, output: Any, model: PythonStep
         return
     connection.register("output", output)
     actual = [(r[0], r[1]) for r in connection.execute("DESCRIBE output").fetchall()]
-    declared = [(n, duckdb_spelling(t.to_sql())) for n, t in model.columns.items()]
+    declared = [(n, t.duckdb_name()) for n, t in model.columns.items()]
     if actual != declared:
         raise TransformError(
             f"the function's output does not match its declared columns: got {actual}, "

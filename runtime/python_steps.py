@@ -11,7 +11,6 @@ from sqlglot import exp
 
 from recipec.compiler.plan import TransformStep
 from recipec.compiler.python_step import output_table
-from recipec.compiler.types import duckdb_spelling
 from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.engine import execute
@@ -112,7 +111,7 @@ def _check_declared(
     if config.columns is None:
         return
     actual = [(r[0], r[1]) for r in connection.execute(f'DESCRIBE "{name}"').fetchall()]
-    declared = [(n, duckdb_spelling(t.to_sql())) for n, t in config.columns.items()]
+    declared = [(n, t.duckdb_name()) for n, t in config.columns.items()]
     if actual != declared:
         shown = ", ".join(f"{n} {t}" for n, t in actual)
         expected = ", ".join(f"{n} {t}" for n, t in declared)

@@ -62,16 +62,20 @@ def test_a_query_in_another_dialect_is_transpiled(project):
     assert sorted(rows) == [(1, "10.50", "2024-01-03", "ada!"), (2, None, "2023-05-01", "alan!")]
 
 
-def test_a_type_sqlglot_cannot_derive_must_be_declared(project):
-    step = {"type": "sql", "query": "SELECT id, md5(name) AS h FROM {input}"}
-    write(project, step)
-    try:
-        compile_recipe(from_yaml("r.yaml"))
-    except RecipeError as exc:  # depends on sqlglot's knowledge of md5
-        assert "declare it: columns: {h: <type>}" in exc.render()
-    write(project, {**step, "columns": {"h": "str"}})
+def test_types_are_duckdbs_own_and_declared_types_are_checked(project):
+    query = "SELECT id, CAST(amount AS DECIMAL(10,2)) * 1.2 AS gross, md5(name) AS h FROM {input}"
+    write(project, {"type": "sql", "query": query})
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.output_schema[-1].type == "VARCHAR"
+    assert [(c.name, c.type) for c in plan.output_schema] == [
+        ("id", "BIGINT"),
+        ("gross", "DECIMAL(12,3)"),
+        ("h", "VARCHAR"),
+    ]
+    write(project, {"type": "sql", "query": query, "columns": {"h": "str"}})
+    compile_recipe(from_yaml("r.yaml"))
+    write(project, {"type": "sql", "query": query, "columns": {"h": "int"}})
+    with pytest.raises(RecipeError, match="column 'h' is declared int but the query gives VARCHAR"):
+        compile_recipe(from_yaml("r.yaml"))
 
 
 @pytest.mark.parametrize(
