@@ -247,6 +247,9 @@ def schema_command(
     "--introspect", is_flag=True, help="Read a database source's column types (connects to it)."
 )
 @click.option("--lineage", metavar="COLUMN", help="Show where an output column comes from.")
+@click.option(
+    "--dialect", metavar="NAME", help="Print the transform steps in this SQL dialect instead."
+)
 @_common
 def compile_command(
     recipe: str,
@@ -255,6 +258,7 @@ def compile_command(
     output_file: str | None,
     introspect: bool,
     lineage: str | None,
+    dialect: str | None,
     debug: bool,
     log_format: str,
 ) -> None:
@@ -268,6 +272,9 @@ def compile_command(
         click.echo(f"warning: {warning}", err=True)
     if lineage is not None:
         _print_lineage(plan, lineage)
+        return
+    if dialect is not None:
+        _print_in_dialect(plan, dialect)
         return
     if output_file:
         Path(output_file).write_text(plan.to_json(), encoding="utf-8")
@@ -300,6 +307,14 @@ def lock(recipe: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> N
     click.echo(f"{verb} {path} ({len(columns)} columns)")
     for line in changes:
         click.echo(f"  {line}")
+
+
+def _print_in_dialect(plan: Any, dialect: str) -> None:
+    from recipec.compiler.portable import transforms_in
+
+    for step, text in transforms_in(plan, dialect):
+        click.echo(f"-- transform[{step.index}] {step.type} ({step.origin})")
+        click.echo(f"{text};\n" if text is not None else "-- a Python function: no SQL\n")
 
 
 def _print_lineage(plan: Any, column: str) -> None:
