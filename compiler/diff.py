@@ -16,50 +16,27 @@ Every change gets a risk, from the table `RULES` (first matching rule wins):
   dropped or narrowed column, a new destination table, append -> overwrite, into or out of
   scd2, new merge keys, a new cursor column).
 
-The same module checks a saved plan against the world before `recipec run --plan` runs it
-(`check_files`, `table_mismatches`, `check_table`): like `terraform apply`, a plan whose
-recipe files or destination table changed since it was compiled is refused (`StalePlanError`).
+The inputs are read by `plan_inputs`; `staleness` uses the same type comparison to refuse a
+stale saved plan.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import hashlib
 import json
-import os
 import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.plan import Column, Plan, TransformStep
-from recipec.errors import DataLoaderError
+from recipec.compiler.plan import Plan, TransformStep
 
 SAFE, BACKFILL, DESTRUCTIVE = "safe", "backfill", "destructive"
 RISKS = (SAFE, BACKFILL, DESTRUCTIVE)
 """In order of severity."""
-
-
-class DiffInputError(DataLoaderError):
-    """An input of `recipec diff` cannot be read or compiled (exit code 2)."""
-
-    exit_code = 2
-
-
-class StalePlanError(DataLoaderError):
-    """A saved plan no longer matches its recipe files or its destination table: compile it
-    again. A refusal before anything moves, like a recipe error (exit code 1)."""
-
-    exit_code = 1
 
 
 # -- changes and the rules that classify them ---------------------------------------------------
@@ -761,235 +738,3 @@ def render(result: DiffResult, output: str, old: str, new: str) -> str:
     if output == "markdown":
         return render_markdown(result, old, new)
     return render_text(result, old, new)
-
-
-# -- reading the inputs -----------------------------------------------------------------------
-
-GIT_PREFIX = "git:"
-
-
-def load_input(spec: str, vars: Mapping[str, Any] | None = None, role: str = "input") -> Plan:
-    """The plan of one side of a diff: a recipe file (compiled), a plan JSON (`compile -o`) or
-    `git:REF:path` (the recipe as it was at REF, compiled in a checkout of REF). Any failure is
-    a `DiffInputError` naming the input."""
-    if spec.startswith(GIT_PREFIX):
-        return _from_git(spec, vars, role)
-    path = Path(spec)
-    if not path.is_file():
-        raise DiffInputError(f"cannot read {role} {spec}: no such file")
-    try:
-        return _from_file(path, spec, vars)
-    except DataLoaderError as exc:
-        raise DiffInputError(f"cannot compile {role} {spec}:\n{exc.render()}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DiffInputError(f"cannot read {role} {spec}: {exc}") from None
-
-
-def _from_file(path: Path, name: str, vars: Mapping[str, Any] | None) -> Plan:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json" or _looks_like_plan(text):
-        return Plan.from_json(text, name)
-    from recipec.compiler.driver import compile_recipe, load_recipe
-
-    return compile_recipe(load_recipe(path, vars))
-
-
-def _looks_like_plan(text: str) -> bool:
-    if not text.lstrip().startswith("{"):
-        return False
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and "format_version" in data and "steps" in data
-
-
-def _git(args: list[str], cwd: Path, what: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise DiffInputError(f"cannot read {what}: git is not available ({exc})") from None
-    if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or ["git failed"])[-1]
-        raise DiffInputError(f"cannot read {what}: {message}")
-    return done.stdout.strip()
-
-
-def _from_git(spec: str, vars: Mapping[str, Any] | None, role: str) -> Plan:
-    what = f"{role} {spec}"
-    ref, sep, relative = spec[len(GIT_PREFIX) :].partition(":")
-    if not sep or not ref or not relative:
-        raise DiffInputError(
-            f"cannot read {what}: write git:REF:PATH, e.g. git:main:recipes/orders.yaml"
-        )
-    here = Path.cwd()
-    root = Path(_git(["rev-parse", "--show-toplevel"], here, what))
-    prefix = _git(["rev-parse", "--show-prefix"], here, what)
-    if not _ref_exists(ref, root):
-        raise DiffInputError(f"cannot read {what}: '{ref}' is not a commit of {root}")
-    commit = _git(["rev-parse", "--verify", f"{ref}^{{commit}}"], root, what)
-    if relative.startswith(("./", "../")):  # relative to the working directory, as git show
-        relative = os.path.normpath(os.path.join(prefix, relative))
-    relative = relative.replace(os.sep, "/")
-    kind = subprocess.run(
-        ["git", "cat-file", "-t", f"{commit}:{relative}"], cwd=root, capture_output=True, text=True
-    )
-    if kind.returncode != 0 or kind.stdout.strip() != "blob":
-        raise DiffInputError(f"cannot read {what}: there is no file '{relative}' at {ref}")
-    with tempfile.TemporaryDirectory(prefix="recipec-diff-") as scratch:
-        checkout = Path(scratch).resolve()
-        _extract(root, commit, checkout, what)
-        # The same working directory, relative to the checkout, as relative to the repository,
-        # so relative paths resolve (and the plan names them) as in the working tree.
-        workdir = checkout / prefix if (checkout / prefix).is_dir() else checkout
-        with _working_directory(workdir):
-            try:
-                return _from_file(checkout / relative, spec, vars)
-            except DataLoaderError as exc:
-                message = exc.render().replace(str(checkout) + os.sep, "")
-                raise DiffInputError(f"cannot compile {what}:\n{message}") from None
-
-
-def _ref_exists(ref: str, root: Path) -> bool:
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    return done.returncode == 0
-
-
-def _extract(root: Path, commit: str, target: Path, what: str) -> None:
-    """`git archive COMMIT | tar -x` into `target`, without a tar program."""
-    if shutil.which("git") is None:
-        raise DiffInputError(f"cannot read {what}: git is not available")
-    with subprocess.Popen(
-        ["git", "archive", "--format=tar", commit],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as archive:
-        assert archive.stdout is not None
-        try:
-            with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-                if hasattr(tarfile, "data_filter"):  # Python 3.10.12+, 3.11.4+
-                    tar.extractall(target, filter="data")
-                else:  # pragma: no cover
-                    tar.extractall(target)
-        except tarfile.TarError as exc:
-            raise DiffInputError(f"cannot read {what}: git archive failed ({exc})") from None
-        finally:
-            errors = archive.stderr.read().decode(errors="replace") if archive.stderr else ""
-    if archive.returncode != 0:
-        raise DiffInputError(f"cannot read {what}: git archive failed: {errors.strip()}")
-
-
-@contextlib.contextmanager
-def _working_directory(path: Path) -> Iterator[None]:
-    previous = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
-
-
-# -- stale saved plans ------------------------------------------------------------------------
-
-
-def _file_on_disk(name: str) -> Path:
-    from recipec.compiler.inheritance import STDLIB_PREFIX, stdlib_root
-
-    if name.startswith(STDLIB_PREFIX):
-        return stdlib_root() / name[len(STDLIB_PREFIX) :]
-    return Path(name)
-
-
-def stale_files(plan: Plan) -> list[str]:
-    """The plan's recipe files that still exist at their paths (relative to the working
-    directory) but whose content changed since it was compiled. A missing file is fine: a saved
-    plan runs without its recipe."""
-    changed = []
-    for ref in plan.files:
-        path = _file_on_disk(ref.path)
-        try:
-            content = path.read_bytes()
-        except OSError:
-            continue
-        if hashlib.sha256(content).hexdigest() != ref.sha256:
-            changed.append(ref.path)
-    return changed
-
-
-def check_files(plan: Plan) -> None:
-    """Refuse a saved plan whose recipe files changed since it was compiled."""
-    changed = stale_files(plan)
-    if changed:
-        names = ", ".join(changed)
-        raise StalePlanError(
-            f"the saved plan is stale: {names} changed since the plan was compiled; compile it "
-            f"again (recipec compile {plan.files[0].path} -o PLAN)",
-            files=changed,
-        )
-
-
-def table_mismatches(
-    expected: Sequence[Column],
-    actual: Sequence[tuple[str, str]],
-    dialect: str = "duckdb",
-    zone_sensitive: Sequence[str] = (),
-) -> list[str]:
-    """How the table's columns (`actual`, name and type in the destination's dialect) fail what
-    a plan writes (`expected`, DuckDB types already spelled in that dialect): a missing column,
-    or one of another type. Extra columns in the table are fine. A TIMESTAMP column the plan
-    casts from a `datetime` may be TIMESTAMPTZ (the runtime widens it when values carry zones).
-    """
-    table = {name.lower(): type_name for name, type_name in actual}
-    sensitive = {name.lower() for name in zone_sensitive}
-    problems = []
-    for column in expected:
-        found = table.get(column.name.lower())
-        if found is None:
-            problems.append(f"column '{column.name}' is missing from the table")
-            continue
-        if column.type.upper() == "NULL" or same_type(column.type, found, dialect):
-            continue
-        if column.name.lower() in sensitive and same_type(found, "TIMESTAMPTZ", dialect):
-            continue
-        problems.append(
-            f"column '{column.name}' is {found} in the table but the plan writes {column.type}"
-        )
-    return problems
-
-
-def check_table(table: str, problems: Sequence[str], where: str = "") -> None:
-    """Refuse a saved plan that no longer fits its destination table."""
-    if problems:
-        raise StalePlanError(
-            f"the saved plan is stale: the destination table {table}{where} no longer fits what "
-            f"the plan writes: {'; '.join(problems)}. Compile the recipe again (or run with "
-            "--full-refresh to rebuild the table)",
-            table=table,
-        )
-
-
-__all__ = [
-    "BACKFILL",
-    "DESTRUCTIVE",
-    "RULES",
-    "SAFE",
-    "Change",
-    "DiffInputError",
-    "DiffResult",
-    "StalePlanError",
-    "check_files",
-    "check_table",
-    "diff_plans",
-    "load_input",
-    "render",
-    "same_sql",
-    "stale_files",
-    "table_mismatches",
-    "widens",
-]

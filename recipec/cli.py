@@ -358,7 +358,8 @@ def diff(
     a git ref). Exit code 0 when nothing changed, 1 when something did, 2 when an input cannot
     be read or compiled."""
     _configure_logging(debug, log_format)
-    from recipec.compiler.diff import diff_plans, load_input, render
+    from recipec.compiler.diff import diff_plans, render
+    from recipec.compiler.plan_inputs import load_input
 
     values = _parse_vars(vars_)
     result = diff_plans(load_input(old, values, "OLD"), load_input(new, values, "NEW"))

@@ -184,7 +184,7 @@ class Executor:
         )
         try:
             if self.refuse_stale:
-                from recipec.compiler.diff import check_files
+                from recipec.compiler.staleness import check_files
 
                 check_files(self.plan)
             windows = self._backfill_windows()
@@ -334,7 +334,7 @@ class Executor:
     def _refuse_stale_table(self) -> None:
         """Refuse a saved plan when the destination table lacks a column the plan writes, or
         holds it with another type (extra columns are fine). Not when the run replaces it."""
-        from recipec.compiler.diff import check_table, table_mismatches
+        from recipec.compiler.staleness import check_table, table_mismatches
 
         write, expected = self.plan.write, self.plan.output_schema
         if expected is None or self.full_refresh or write.write_mode == "overwrite":

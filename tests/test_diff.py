@@ -17,12 +17,12 @@ from recipec.compiler.diff import (
     RULES,
     SAFE,
     diff_plans,
-    load_input,
     same_sql,
     widens,
 )
 from recipec.compiler.driver import compile_recipe, load_recipe
 from recipec.compiler.plan import Column, Plan
+from recipec.compiler.plan_inputs import load_input
 
 RECIPE = """
 name: orders

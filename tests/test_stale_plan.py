@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from recipec.api import run_plan
-from recipec.compiler.diff import StalePlanError, stale_files, table_mismatches
 from recipec.compiler.driver import compile_recipe, load_recipe
 from recipec.compiler.plan import Column, Plan
+from recipec.compiler.staleness import StalePlanError, stale_files, table_mismatches
 from recipec.runtime.state import LocalStateBackend
 
 PARENT = """
