@@ -99,7 +99,7 @@ def _check_cursor(ir: LoadIR, columns: Columns) -> None:
     if not isinstance(incremental, CursorIncremental):
         return
     names = [name for name, _ in columns]
-    if incremental.cursor_column not in names:
+    if incremental.cursor_column.lower() not in {name.lower() for name in names}:
         raise RecipeError(
             [
                 Problem(
@@ -114,7 +114,8 @@ def _check_cursor(ir: LoadIR, columns: Columns) -> None:
 
 
 def _check_merge_keys(ir: LoadIR, names: list[str]) -> None:
-    missing = [key for key in ir.destination.merge_keys if key not in names]
+    present = {name.lower() for name in names}  # DuckDB's identifiers ignore case
+    missing = [key for key in ir.destination.merge_keys if key.lower() not in present]
     if not missing:
         return
     raise RecipeError(
