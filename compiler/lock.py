@@ -30,8 +30,11 @@ HEADER = (
 )
 
 
+LOCK_SUFFIX = ".lock.yaml"
+
+
 def lock_path(recipe: Path) -> Path:
-    return recipe.with_name(f"{recipe.stem}.lock.yaml")
+    return recipe.with_name(f"{recipe.stem}{LOCK_SUFFIX}")
 
 
 def live_columns(ir: LoadIR) -> tuple[Columns, list[Any] | None]:

@@ -108,10 +108,14 @@ def init(directory: str, debug: bool, log_format: str) -> None:
 
 
 def _expand(patterns: tuple[str, ...]) -> list[str]:
-    """Expand globs the shell left alone (quoted, or on Windows)."""
+    """Expand globs the shell left alone (quoted, or on Windows). Schema locks
+    (`*.lock.yaml`, beside their recipes) are not recipes: a glob skips them."""
+    from recipec.compiler.lock import LOCK_SUFFIX
+
     files: list[str] = []
     for pattern in patterns:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else []
+        matches = [m for m in matches if not m.endswith(LOCK_SUFFIX)]
         files.extend(matches or [pattern])
     return files
 

@@ -76,3 +76,11 @@ def test_a_database_lock_and_introspected_drift(project, cli, postgres):
     result = cli("run", "r.yaml")
     assert result.code == 1
     assert "- seen TIMESTAMP WITH TIME ZONE (gone from the source)" in result.err
+
+
+def test_a_validate_glob_skips_schema_locks(project, cli):
+    file_recipe(project)
+    cli("lock", "r.yaml")
+    result = cli("validate", "*.yaml")
+    assert result.code == 0
+    assert "1 valid, 0 with errors" in result.out + result.err
