@@ -138,4 +138,15 @@ def _render_step(number: int, step: object) -> list[str]:
 def _schema_lines(label: str, columns: list[Column] | None) -> list[str]:
     if columns is None:
         return []
-    return [f"     {label}: " + ", ".join(f"{c.name} {c.type}" for c in columns)]
+    head = f"     {label}: "
+    # A column's name and type stay on one line: wrap at ", " only.
+    text = ", ".join(f"{c.name} {c.type}".replace(" ", "\x00") for c in columns)
+    wrapped = textwrap.fill(
+        text,
+        width=100,
+        initial_indent=head,
+        subsequent_indent=" " * len(head),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return wrapped.replace("\x00", " ").splitlines()
