@@ -33,7 +33,9 @@ def _stage_over_source(stage_sql: str) -> exp.Query:
 
 
 def _tree(stage: exp.Query, column: str, source: Mapping[str, str]) -> Node:
-    return lineage(column, stage, schema={"source": dict(source)}, dialect="duckdb")
+    tree = lineage(column, stage, schema={"source": dict(source)}, dialect="duckdb")
+    assert isinstance(tree, Node)
+    return tree
 
 
 def column_lineage(
@@ -41,14 +43,19 @@ def column_lineage(
 ) -> dict[str, list[str]] | None:
     """Output column -> the source columns it reads, sorted; None when sqlglot cannot tell."""
     stage = _stage_over_source(stage_sql)
-    found: dict[str, list[str]] = {}
-    try:
-        for column in outputs:
-            tree = _tree(stage, column, dict(source))
-            leaves = {n.name.split(".")[-1] for n in tree.walk() if not n.downstream}
-            found[column] = sorted(leaves & {name for name, _ in source})
+    names = {name for name, _ in source}
+    try:  # one walk for every column: sqlglot shares the work between them
+        trees = lineage(None, stage, schema={"source": dict(source)}, dialect="duckdb")
     except SqlglotError:
         return None
+    assert isinstance(trees, dict)
+    found: dict[str, list[str]] = {}
+    for column in outputs:
+        tree = trees.get(column)
+        if tree is None:
+            return None
+        leaves = {n.name.split(".")[-1] for n in tree.walk() if not n.downstream}
+        found[column] = sorted(leaves & names)
     return found
 
 
