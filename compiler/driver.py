@@ -171,9 +171,10 @@ def _location(tree: Node, path: KeyPath) -> Any:
     return node.location
 
 
-def compile_recipe(recipe: Recipe, *, introspect: bool = False) -> Plan:
+def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = True) -> Plan:
     """Lower a loaded recipe into its plan. Connects to nothing, unless `introspect` asks to read
-    a database source's columns."""
+    a database source's columns. `lineage=False` leaves out the column lineage (a run does not
+    need it; it is not part of the fingerprint)."""
     ir = build_ir(recipe)
     lock = read_lock(recipe.path)
     if introspect and ir.source.reader == "database":
@@ -197,4 +198,4 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False) -> Plan:
         ir = ir.replace(columns=lock.columns, schema_lock=portable_path(str(lock.path), None))
     if ir.columns is None:
         ir = ir.replace(columns=file_columns(ir, source_relation(ir.source)))
-    return lower(run_passes(ir))
+    return lower(run_passes(ir), lineage=lineage)

@@ -49,7 +49,7 @@ def _step_name(index: int) -> str:
     return f"_recipec_step_{index}"
 
 
-def lower(ir: LoadIR) -> Plan:
+def lower(ir: LoadIR, *, lineage: bool = True) -> Plan:
     read = read_query(ir)
     transforms = [lower_transform(ir, i) for i in range(len(ir.transforms))]
     plan = Plan(
@@ -72,7 +72,8 @@ def lower(ir: LoadIR) -> Plan:
             lower_commit(ir),
         ],
     )
-    plan = plan.model_copy(update={"lineage": _lineage(ir, plan)})
+    if lineage:
+        plan = plan.model_copy(update={"lineage": _lineage(ir, plan)})
     return plan.with_fingerprint()
 
 

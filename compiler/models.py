@@ -134,6 +134,9 @@ class RuntimeSettings(StrictModel):
     """How often a transient failure (a lost connection, a locked file) is retried."""
     memory_limit: str | None = None
     """The engine's memory limit, for example '4GB'."""
+    preserve_order: bool = False
+    """Write rows in the source's order. Off by default: a table has no row order, and DuckDB
+    loads faster and in less memory when its threads need not keep one."""
 
 
 class TransformBlock(StrictModel):

@@ -193,7 +193,8 @@ class Plan(PlanModel):
     warnings: list[str] = []
     """Things the compiler noticed that do not stop a run (e.g. a nullable cursor)."""
     lineage: dict[str, list[str]] | None = None
-    """Output column -> the source columns its values come from, when the schema is known."""
+    """Output column -> the source columns its values come from, when the schema is known. An
+    annotation derived from the rest, so not part of the fingerprint."""
     steps: list[Step]
 
     @property
@@ -226,7 +227,7 @@ class Plan(PlanModel):
         return next(s for s in self.steps if isinstance(s, kind))
 
     def content(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"fingerprint", "recipec_version"})
+        return self.model_dump(mode="json", exclude={"fingerprint", "recipec_version", "lineage"})
 
     def compute_fingerprint(self) -> str:
         return hashlib.sha256(_canonical(self.content()).encode()).hexdigest()

@@ -51,7 +51,8 @@ def run_recipe(
     full_refresh: bool = False,
 ) -> RunSummary:
     """Compile and run a loaded recipe."""
-    return run_plan(compile_recipe(recipe), state_backend, full_refresh=full_refresh)
+    plan = compile_recipe(recipe, lineage=False)  # only a reader of the plan needs lineage
+    return run_plan(plan, state_backend, full_refresh=full_refresh)
 
 
 def run_recipe_from_yaml(

@@ -413,7 +413,7 @@ def run(
             raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}") from None
         plan = Plan.from_json(text, plan_file)
     else:
-        plan = compile_recipe(from_yaml(recipe, values))  # type: ignore[arg-type]
+        plan = compile_recipe(from_yaml(recipe, values), lineage=False)  # type: ignore[arg-type]
     show_progress = output == "text" and log_format == "text" and sys.stderr.isatty()
     summary = run_plan(
         plan,

@@ -215,17 +215,19 @@ def bind_stage(
     stage_sql: str,
     transforms: Sequence[TransformStep],
     values: dict[str, Any],
+    source_columns: Sequence[tuple[str, str]] | None = None,
 ) -> BoundStage:
     """Check each step against its input's columns and widen zoned `datetime` casts.
 
-    The source is described once (DuckDB sniffs a sample); the columns then flow through each
+    The source is described once (DuckDB sniffs a sample; `source_columns` when the caller
+    knows them already); the columns then flow through each
     step's `output_columns`. A step that names a missing column fails here, before any data
     moves, with a "did you mean". Steps without `output_columns` (plug-ins) end the checking.
     """
     create = _parse(stage_sql)
     if not transforms:
         return BoundStage(stage_sql, ())
-    columns = _describe(connection, input_query(create, 0), values)
+    columns = list(source_columns or _describe(connection, input_query(create, 0), values))
     widened: list[str] = []
     for step in transforms:
         registration = get_transform(step.type)

@@ -23,15 +23,22 @@ would otherwise name the catalog after the file, and `recipec.duckdb` would coll
 
 
 def connect(
-    database: str | None, *, threads: int | None, memory_limit: str | None
+    database: str | None,
+    *,
+    threads: int | None,
+    memory_limit: str | None,
+    preserve_order: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """An engine with the destination database attached (or in-memory only).
 
     Timestamps compare in UTC; DuckDB's own progress bar never prints (it would corrupt
-    `--format json` on stdout).
+    `--format json` on stdout). Tables have no row order, so DuckDB may write rows in the order
+    its threads finish (faster, less memory) unless the recipe asks to keep the source's.
     """
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
+    if not preserve_order:
+        connection.execute("SET preserve_insertion_order = false")
     connection.execute("SET enable_progress_bar = true")
     connection.execute("SET enable_progress_bar_print = false")
     if threads:

@@ -263,6 +263,7 @@ class Executor:
             write.database if write.destination == "duckdb" else None,
             threads=self.plan.runtime.get("parallelism"),
             memory_limit=self.plan.runtime.get("memory_limit"),
+            preserve_order=bool(self.plan.runtime.get("preserve_order")),
         )
         for name, value in parameters.items():  # read by the SQL as getvariable(name)
             self.connection.execute(f"SET VARIABLE {name} = $value", {"value": value})
@@ -679,7 +680,11 @@ class Executor:
             stage_sql = binding.read_from(stage_sql, BATCHES, declared, present)
         try:
             bound = binding.bind_stage(
-                self.connection, stage_sql, self.plan.transforms, self.values
+                self.connection,
+                stage_sql,
+                self.plan.transforms,
+                self.values,
+                self._file_columns(step) if not self.read_from_batches else None,
             )
         except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
             if self.plan.extract.reader != "database":
@@ -725,6 +730,18 @@ class Executor:
                 )
             self.stage_rows -= skipped
         return self.summary.rows_read
+
+    def _file_columns(self, step: StageStep) -> list[tuple[str, str]] | None:
+        """The source files' columns, when the compile in this process sniffed these very files
+        (so the run does not sniff them again)."""
+        extract = self.plan.extract
+        if extract.reader != "duckdb" or not extract.path:
+            return None
+        from recipec.compiler.typecheck import described_files
+
+        relation = binding.source_select(step.sql).find(exp.From).this  # type: ignore[union-attr]
+        found = described_files(relation.sql("duckdb"), extract.path)
+        return list(found) if found is not None else None
 
     def _source_key_is_unique(self, step: StageStep) -> bool:
         """Whether the source table's primary key covers the merge keys (the stage passes them
