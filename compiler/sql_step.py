@@ -21,9 +21,6 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, Dialects
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.schema import MappingSchema
 
 from recipec.compiler.models import StrictModel, TypeName
 from recipec.errors import did_you_mean
@@ -86,17 +83,6 @@ class SqlStep(StrictModel):
         unknown = set(self.columns) - {name for name, _ in out}
         if unknown:
             raise LookupError(f"declared columns not in the query's output: {sorted(unknown)}")
-        return out
-
-    def lineage(self, columns: Columns | None) -> dict[str, list[str]] | None:
-        """Output column -> the input columns it reads (known once the input's are)."""
-        if columns is None:
-            return None
-        query = _qualified(self, columns)
-        out: dict[str, list[str]] = {}
-        for select in query.selects:
-            read = [c.name for c in select.find_all(exp.Column)]
-            out[select.alias_or_name] = list(dict.fromkeys(read))
         return out
 
 
@@ -162,6 +148,11 @@ def _parse(query: str, dialect: str) -> exp.Select:
 
 
 def _qualified(step: SqlStep, columns: Columns) -> exp.Select:
+    """The query with its columns resolved against the input's: a column it reads that the
+    input lacks is an error that names it. (sqlglot's optimizer loads only when needed.)"""
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.schema import MappingSchema
+
     schema = MappingSchema({_PLACEHOLDER: dict(columns)}, dialect="duckdb")
     try:
         query = qualify(
@@ -172,7 +163,7 @@ def _qualified(step: SqlStep, columns: Columns) -> exp.Select:
         )
     except OptimizeError as exc:
         raise LookupError(f"the query does not fit its input: {exc}") from None
-    return annotate_types(query, schema=schema, dialect="duckdb")  # type: ignore[return-value]
+    return query  # type: ignore[return-value]
 
 
 @register_transform("sql", config=SqlStep)

@@ -54,9 +54,12 @@ def run_python_steps(
     batch_size: int,
 ) -> None:
     """Stage the output of each Python step, in order (a later one may read an earlier one's)."""
+    steps = python_steps(transforms)
+    if not steps:
+        return
     import pyarrow as pa
 
-    for step, config in python_steps(transforms):
+    for step, config in steps:
         function = config.function()
         where = f"transform[{step.index}] {step.type} ({step.origin})"
         result = execute(connection, step_input(stage, step.index).sql("duckdb"), values)
