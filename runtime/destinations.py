@@ -147,13 +147,8 @@ class DuckDBSession:
 
     def writes_whole_table(self, step: WriteStep) -> bool:
         """Whether the table is missing, so the batch can simply become it (see `first_write`)."""
-        target = table_expression(step.table)
-        row = self.connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = "
-            "current_database() AND table_schema = $schema AND table_name = $name",
-            {"schema": target.db or "main", "name": target.name},
-        ).fetchone()
-        return first_write(step) and not (row and row[0])
+        exists = engine.table_exists(self.connection, table_expression(step.table))
+        return first_write(step) and not exists
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         for statement in step.setup_sql:

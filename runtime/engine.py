@@ -70,6 +70,24 @@ def connect(
     return connection
 
 
+def table_exists(connection: duckdb.DuckDBPyConnection, table: exp.Table) -> bool:
+    """Whether `table` exists (in the current database, unless `table` names its catalog).
+
+    A lookup of the one name: `information_schema` and `duckdb_tables()` list every attached
+    catalog, and listing an attached Postgres database's tables costs a round trip."""
+    target = table.copy()
+    if not target.catalog:
+        row = connection.execute("SELECT current_database()").fetchone()
+        target.set("catalog", exp.to_identifier(row[0] if row else "memory", quoted=True))
+        if not target.db:
+            target.set("db", exp.to_identifier("main", quoted=True))
+    try:
+        connection.execute(f"SELECT 1 FROM {target.sql('duckdb')} LIMIT 0")
+    except duckdb.CatalogException:
+        return False
+    return True
+
+
 def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 

@@ -640,11 +640,8 @@ class Executor:
         return rows
 
     def _batches_exist(self) -> bool:
-        found = self.connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $name",
-            {"name": BATCHES},
-        ).fetchone()
-        return bool(found and found[0])
+        batches = exp.table_(BATCHES, db="main", catalog="temp", quoted=True)
+        return engine.table_exists(self.connection, batches)
 
     def _append_batch(self, table: Any, *, first: bool) -> None:
         if table.num_rows == 0 and not first:
