@@ -23,6 +23,7 @@ from sqlglot.dialects.dialect import Dialect, Dialects
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
 from recipec.compiler.models import StrictModel, TypeName
+from recipec.compiler.types import scratch_duckdb
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
 
@@ -100,9 +101,15 @@ def _describe(query: exp.Select, columns: Columns) -> Columns:
             for name, t in columns
         ],
     )
+    create = exp.Create(
+        this=table,
+        kind="TABLE",
+        replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    )
     try:
-        with duckdb.connect() as connection:
-            connection.execute(exp.Create(this=table, kind="TABLE").sql("duckdb"))
+        with scratch_duckdb() as connection:
+            connection.execute(create.sql("duckdb"))
             rows = connection.execute("DESCRIBE " + query.sql("duckdb")).fetchall()
     except duckdb.Error as exc:
         raise LookupError(f"DuckDB cannot run the query: {str(exc).splitlines()[0]}") from None

@@ -21,7 +21,7 @@ from sqlglot import exp
 from recipec.compiler.expressions import ExpressionError
 from recipec.compiler.ir import LoadIR, TransformIR
 from recipec.compiler.models import CursorIncremental
-from recipec.compiler.types import parse_type
+from recipec.compiler.types import parse_type, scratch_duckdb
 from recipec.compiler.yaml_loader import inside_scalar
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
@@ -61,7 +61,7 @@ def described_files(relation: str, path: str) -> Columns | None:
 @functools.lru_cache(maxsize=32)
 def _describe_files(relation: str, stamps: tuple[tuple[str, int, int], ...]) -> Columns | None:
     try:
-        with duckdb.connect() as connection:
+        with scratch_duckdb() as connection:
             rows = connection.execute(f"DESCRIBE SELECT * FROM {relation} LIMIT 0").fetchall()
     except duckdb.Error:
         return None
