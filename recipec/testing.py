@@ -27,18 +27,16 @@ from sqlglot import exp
 
 from recipec.compiler.lowering import bound_parameters, parameter_name, read_parameters
 from recipec.compiler.python_step import PythonStepBase
-from recipec.errors import RecipeError, TransformError
+from recipec.errors import RecipeError
 from recipec.registry import ensure_builtins, get_transform
+from recipec.runtime.python_steps import as_table, check_declared
 
 
 def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config: Any) -> pa.Table:
     """The output of `transform` (a type name, or a Python function) over `table`."""
     ensure_builtins()
     if callable(transform):
-        output = transform(table, **config)
-        if not isinstance(output, pa.Table):
-            raise TransformError(f"the function returned {type(output).__name__}, not a Table")
-        return output
+        return as_table(transform(table, **config), getattr(transform, "__name__", "transform"))
     registration = get_transform(transform)
     if registration is None:
         raise RecipeError(f"unknown transform type '{transform}'")
@@ -49,9 +47,11 @@ def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config
     with duckdb.connect() as connection:
         connection.register("input", table)
         if isinstance(model, PythonStepBase):
-            output = model.function()(table, **model.params)
-            _check(connection, output, model)
-            return output  # type: ignore[no-any-return]
+            output = as_table(model.function()(table, **model.params), transform)
+            connection.register("output", output)
+            described = connection.execute("DESCRIBE output").fetchall()
+            check_declared([(r[0], r[1]) for r in described], model, transform)
+            return output
         query = registration.factory(model, exp.to_table("input"))
         for field in bound_parameters(model):  # as the runtime does: DuckDB variables
             value = getattr(model, field, None)
@@ -60,18 +60,3 @@ def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config
                 connection.execute(f"SET VARIABLE {name} = $value", {"value": value})
         query = read_parameters(query, model, 0)
         return connection.execute(query.sql("duckdb")).to_arrow_table()
-
-
-def _check(connection: duckdb.DuckDBPyConnection, output: Any, model: PythonStepBase) -> None:
-    if not isinstance(output, pa.Table):
-        raise TransformError(f"the function returned {type(output).__name__}, not a Table")
-    if model.columns is None:
-        return
-    connection.register("output", output)
-    actual = [(r[0], r[1]) for r in connection.execute("DESCRIBE output").fetchall()]
-    declared = [(n, t.duckdb_name()) for n, t in model.columns.items()]
-    if actual != declared:
-        raise TransformError(
-            f"the function's output does not match its declared columns: got {actual}, "
-            f"declared {declared}"
-        )

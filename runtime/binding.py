@@ -85,12 +85,18 @@ def bind_columns(statement: str, columns: Sequence[str], keys: Sequence[str], di
 
 
 def input_query(create: exp.Expr, step_index: int) -> exp.Select:
-    """`WITH ... SELECT * FROM <input of step N>` from the stage statement."""
+    """`WITH <the steps before> SELECT * FROM <input of step N>` from the stage statement.
+
+    The later steps are left out: they do not feed the input, and one may read a Python step's
+    output that is not staged yet."""
     query = create.expression
-    with_ = query.args.get("with_") or query.args.get("with")
+    assert isinstance(query, exp.Query)
     name = "_recipec_source" if step_index == 0 else f"_recipec_step_{step_index - 1}"
     select = exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(name, quoted=True)))
-    select.set("with_" if "with_" in query.args else "with", with_.copy())
+    for cte in query.ctes:
+        select = select.with_(exp.to_identifier(cte.alias, quoted=True), as_=cte.this.copy())
+        if cte.alias == name:
+            break
     return select
 
 

@@ -13,6 +13,7 @@ from recipec.compiler.plan import TransformStep
 from recipec.compiler.python_step import output_table
 from recipec.errors import TransformError
 from recipec.registry import get_transform
+from recipec.runtime.binding import input_query
 from recipec.runtime.engine import execute
 
 log = logging.getLogger("recipec.runtime")
@@ -28,22 +29,6 @@ def python_steps(transforms: list[TransformStep]) -> list[tuple[TransformStep, A
                 (step, registration.validate_config(step.config, f"transform[{step.index}]"))
             )
     return found
-
-
-def step_input(stage: exp.Expr, index: int) -> exp.Select:
-    """`WITH <the steps before> SELECT * FROM <step index's input>` from the stage statement."""
-    query = stage.expression if isinstance(stage, exp.Create) else stage
-    assert isinstance(query, exp.Query)
-    name = "_recipec_source" if index == 0 else f"_recipec_step_{index - 1}"
-    kept: list[exp.CTE] = []
-    for cte in query.ctes:
-        kept.append(cte.copy())
-        if cte.alias == name:
-            break
-    select = exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(name, quoted=True)))
-    for cte in kept:
-        select = select.with_(exp.to_identifier(cte.alias, quoted=True), as_=cte.this)
-    return select
 
 
 def run_python_steps(
@@ -62,7 +47,7 @@ def run_python_steps(
     for step, config in steps:
         function = config.function()
         where = f"transform[{step.index}] {step.type} ({step.origin})"
-        result = execute(connection, step_input(stage, step.index).sql("duckdb"), values)
+        result = execute(connection, input_query(stage, step.index).sql("duckdb"), values)
         if config.whole_table:
             inputs: Any = [result.to_arrow_table()]
         else:
@@ -76,14 +61,10 @@ def run_python_steps(
                 raise TransformError(
                     f"{where}: the function failed: {exc!r}", step=step.index
                 ) from exc
-            if not isinstance(output, pa.Table):
-                raise TransformError(
-                    f"{where}: the function returned {type(output).__name__}, not a pyarrow Table",
-                    step=step.index,
-                )
-            outputs.append(output)
+            outputs.append(as_table(output, where, step.index))
         if not outputs:  # no input rows: the function still says what its output's columns are
-            outputs = [function(_empty_input(connection, stage, step, values), **config.params)]
+            empty = function(_empty_input(connection, stage, step, values), **config.params)
+            outputs = [as_table(empty, where, step.index)]
         staged = pa.concat_tables(outputs, promote_options="permissive")
         connection.register("_recipec_python_arrow", staged)
         try:
@@ -94,7 +75,8 @@ def run_python_steps(
         finally:
             connection.unregister("_recipec_python_arrow")
         log.debug("%s: %d row(s) staged in %s", where, staged.num_rows, name)
-        _check_declared(connection, name, config, where, step.index)
+        described = connection.execute(f'DESCRIBE "{name}"').fetchall()
+        check_declared([(r[0], r[1]) for r in described], config, where, step.index)
 
 
 def _empty_input(
@@ -103,17 +85,29 @@ def _empty_input(
     step: TransformStep,
     values: dict[str, Any],
 ) -> Any:
-    query = step_input(stage, step.index).limit(0)
+    query = input_query(stage, step.index).limit(0)
     return execute(connection, query.sql("duckdb"), values).to_arrow_table()
 
 
-def _check_declared(
-    connection: duckdb.DuckDBPyConnection, name: str, config: Any, where: str, index: int
+def as_table(output: Any, where: str, index: int | None = None) -> Any:
+    """The function's result, which must be a pyarrow Table."""
+    import pyarrow as pa
+
+    if not isinstance(output, pa.Table):
+        raise TransformError(
+            f"{where}: the function returned {type(output).__name__}, not a pyarrow Table",
+            step=index,
+        )
+    return output
+
+
+def check_declared(
+    actual: list[tuple[str, str]], config: Any, where: str, index: int | None = None
 ) -> None:
-    """The function's output against the step's declared `columns` (names, order, types)."""
+    """The function's output columns (as DuckDB describes them) against the step's declared
+    `columns`: names, order and types."""
     if config.columns is None:
         return
-    actual = [(r[0], r[1]) for r in connection.execute(f'DESCRIBE "{name}"').fetchall()]
     declared = [(n, t.duckdb_name()) for n, t in config.columns.items()]
     if actual != declared:
         shown = ", ".join(f"{n} {t}" for n, t in actual)
