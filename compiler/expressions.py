@@ -551,15 +551,6 @@ def walk(node: Expr) -> list[Expr]:
     return out
 
 
-def columns(node: Expr) -> list[str]:
-    """The columns an expression reads, in order of appearance."""
-    seen: dict[str, None] = {}
-    for item in walk(node):
-        if isinstance(item, Column):
-            seen.setdefault(item.name)
-    return list(seen)
-
-
 # -- types ---------------------------------------------------------------------------------------
 # Types are DuckDB type names; `None` means unknown (the source's schema is not known yet).
 
@@ -943,16 +934,3 @@ def lower(node: Expr, column: Callable[[str], exp.Expr] | None = None) -> exp.Ex
 
 def to_sql(node: Expr, dialect: str = "duckdb") -> str:
     return lower(node).sql(dialect=dialect)
-
-
-def describe_functions() -> list[tuple[str, str]]:
-    """(signature, note) of every library function, for the docs and `did you mean`."""
-    rows = []
-    for name, function in FUNCTIONS.items():
-        arguments = ", ".join(
-            "any" if a == (None,) else (a[0] or "any") for a in function.arguments
-        )
-        if function.variadic:
-            arguments += ", ..."
-        rows.append((f"{name}({arguments})", function.doc))
-    return rows
