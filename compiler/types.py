@@ -135,6 +135,6 @@ def scratch_duckdb() -> Iterator[Any]:
 
 @functools.cache
 def _scratch() -> Any:
-    import duckdb
+    from recipec import duckdb_connection
 
-    return duckdb.connect()
+    return duckdb_connection.connect()

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from pydantic import ValidationError
 from sqlglot import exp
 
+from recipec import duckdb_connection
 from recipec.compiler.lowering import bound_parameters, parameter_name, read_parameters
 from recipec.compiler.python_step import PythonStepBase
 from recipec.errors import RecipeError
@@ -44,7 +44,7 @@ def run_transform(transform: str | Callable[..., Any], table: pa.Table, **config
         model = registration.config_model.model_validate({"type": transform, **config})
     except ValidationError as exc:
         raise RecipeError(f"invalid config for transform '{transform}': {exc}") from None
-    with duckdb.connect() as connection:
+    with duckdb_connection.connect() as connection:
         connection.register("input", table)
         if isinstance(model, PythonStepBase):
             output = as_table(model.function()(table, **model.params), transform)

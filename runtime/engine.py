@@ -11,6 +11,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from recipec import duckdb_connection
 from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
 
 _LOCKED = re.compile(r"Could not set lock|Conflicting lock|database is locked", re.IGNORECASE)
@@ -35,7 +36,7 @@ def connect(
     `--format json` on stdout). Tables have no row order, so DuckDB may write rows in the order
     its threads finish (faster, less memory) unless the recipe asks to keep the source's.
     """
-    connection = duckdb.connect()
+    connection = duckdb_connection.connect()
     connection.execute("SET TimeZone = 'UTC'")
     if not preserve_order:
         connection.execute("SET preserve_insertion_order = false")

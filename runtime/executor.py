@@ -29,6 +29,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from recipec import duckdb_connection
 from recipec._version import __version__
 from recipec.batch import to_arrow
 from recipec.compiler.connectors.statements import table_expression
@@ -208,7 +209,7 @@ class Executor:
         spec = self.plan.extract.incremental
         if spec is None or not spec.backfill_step:
             return []
-        with duckdb.connect() as scratch:
+        with duckdb_connection.connect() as scratch:
             scratch.execute("SET TimeZone = 'UTC'")
             bounds = [
                 str(row[0])

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import duckdb
-
+from recipec import duckdb_connection
 from recipec.compiler.plan import Plan
 from recipec.runtime.executor import RunSummary
 
@@ -39,7 +38,7 @@ def _preview(database: str, table: str, rows: int) -> str:
 
     target = sqlglot.parse_one(table, into=exp.Table, dialect="duckdb")
     query = exp.select("*").from_(target).order_by(exp.Literal.number(1)).limit(rows).sql("duckdb")
-    with duckdb.connect(database, read_only=True) as connection:
+    with duckdb_connection.connect(database, read_only=True) as connection:
         total = connection.execute(exp.select("count(*)").from_(target).sql("duckdb")).fetchone()
         relation = connection.sql(query)
         return f"{table}: {total[0] if total else 0:,} rows in all\n{relation}"
