@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from recipec._version import __version__
-from recipec.errors import DataLoaderError, RecipeError, UsageError, did_you_mean
+from recipec.errors import DataLoaderError, Interrupted, RecipeError, UsageError, did_you_mean
 
 log = logging.getLogger("recipec")
 
@@ -477,16 +478,39 @@ def explain(recipe: str, key: str, vars_: tuple[str, ...], debug: bool, log_form
     click.echo(explain_key(from_yaml(recipe, _parse_vars(vars_)), key))
 
 
+def _exit_interrupted(message: str, code: int) -> NoReturn:
+    """Exit with `code` now: the run has rolled back and closed. (Through `sys.exit`, CPython
+    sometimes notices the KeyboardInterrupt it saw and kills itself with SIGINT instead.)"""
+    click.echo(message, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
+
+
+def _invoke(args: list[str]) -> None:
+    """Run the command; a signal (Ctrl-C, SIGTERM) becomes `Interrupted`, whatever it broke."""
+    from recipec.runtime.interrupts import interruptible
+
+    with interruptible() as interruptions:
+        try:
+            cli.main(args=args, prog_name="recipec", standalone_mode=False)
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            error = interruptions.error(exc, [])  # outside a run: nothing was committed
+            if error is None:
+                raise
+            raise error from exc
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="recipec", standalone_mode=False)
+        _invoke(args)
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except click.ClickException as exc:
@@ -495,6 +519,8 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             log.exception("failed")
         prefix = "" if isinstance(exc, RecipeError) else "error: "
+        if isinstance(exc, Interrupted):
+            _exit_interrupted(prefix + exc.render(), exc.exit_code)
         _fail(prefix + exc.render(), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)

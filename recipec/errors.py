@@ -137,6 +137,15 @@ class EngineError(DataLoaderError):
     """The execution engine failed."""
 
 
+class Interrupted(DataLoaderError):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM): what was not committed rolled back."""
+
+    def __init__(self, message: str, *, signal_number: int, **context: Any) -> None:
+        super().__init__(message, signal=signal_number, **context)
+        self.exit_code = 128 + signal_number
+        """130 for SIGINT, 143 for SIGTERM, as shells report them."""
+
+
 class UsageError(DataLoaderError):
     """The command line was used wrongly."""
 

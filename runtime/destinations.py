@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +27,7 @@ from recipec.runtime.state import State
 
 if TYPE_CHECKING:
     from recipec.runtime.progress import Progress
+    from recipec.runtime.scratch import RunFolder
 
 log = logging.getLogger("recipec.runtime")
 STAGED = f'"{STAGE}"'
@@ -288,8 +288,10 @@ class PostgresSession:
         connection: duckdb.DuckDBPyConnection,
         progress: Progress,
         config: dict[str, Any],
+        scratch: RunFolder,
     ) -> None:
         self.engine = connection
+        self.scratch = scratch
         self.progress = progress
         self.where = f"{config['database']} on {config['host']}:{config.get('port') or 5432}"
         psycopg2 = require("psycopg2", extra="postgres", feature="the postgres destination")
@@ -385,8 +387,7 @@ class PostgresSession:
     def _copy_stage(self, step: WriteStep, exports: list[exp.Expr]) -> None:
         """Export the staged rows as CSV with DuckDB (parallel, to a temporary file, so memory
         stays bounded) and COPY them into the server's temporary stage table."""
-        handle, path = tempfile.mkstemp(prefix="recipec-", suffix=".csv")
-        os.close(handle)
+        path = str(self.scratch.file(".csv"))
         try:
             query = exp.select(*exports).from_(exp.to_identifier(STAGE, quoted=True))
             target = exp.Literal.string(path).sql("duckdb")

@@ -29,12 +29,14 @@ def connect(
     threads: int | None,
     memory_limit: str | None,
     preserve_order: bool = False,
+    temp_directory: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An engine with the destination database attached (or in-memory only).
 
     Timestamps compare in UTC; DuckDB's own progress bar never prints (it would corrupt
     `--format json` on stdout). Tables have no row order, so DuckDB may write rows in the order
-    its threads finish (faster, less memory) unless the recipe asks to keep the source's.
+    its threads finish (faster, less memory) unless the recipe asks to keep the source's. What
+    DuckDB spills goes to `temp_directory` (the run's own scratch folder).
     """
     connection = duckdb_connection.connect()
     connection.execute("SET TimeZone = 'UTC'")
@@ -42,6 +44,8 @@ def connect(
         connection.execute("SET preserve_insertion_order = false")
     connection.execute("SET enable_progress_bar = true")
     connection.execute("SET enable_progress_bar_print = false")
+    if temp_directory:
+        connection.execute(f"SET temp_directory = {exp.Literal.string(temp_directory).sql()}")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     if memory_limit:

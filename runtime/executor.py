@@ -55,7 +55,15 @@ from recipec.registry import (
     get_source,
     import_plugins,
 )
-from recipec.runtime import binding, databases, destinations, diagnose, engine
+from recipec.runtime import (
+    binding,
+    databases,
+    destinations,
+    diagnose,
+    engine,
+    interrupts,
+    scratch,
+)
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext
 from recipec.runtime.python_steps import run_python_steps
@@ -183,26 +191,41 @@ class Executor:
             ),
             reraise=True,
         )
+        self.committed: list[str] = []
+        """What this run has committed so far (a table, or backfill windows), for messages."""
+        self.scratch = scratch.RunFolder()
         try:
-            if self.refuse_stale:
-                from recipec.compiler.staleness import check_files
-
-                check_files(self.plan)
-            windows = self._backfill_windows()
-            if not windows:
-                return retrying(self._attempt)
-            summaries = []
-            rebuild = self.full_refresh
-            for window in windows:  # each window commits on its own: a failure resumes here
-                self.window = window
-                summaries.append(retrying(self._attempt))
-                self.full_refresh = False  # --full-refresh rebuilds with the first window only
-            self.full_refresh = rebuild
-            return _combined(summaries)
+            with interrupts.interruptible() as interruptions:
+                try:
+                    return self._run_windows(retrying)
+                except BaseException as failure:
+                    interrupted = interruptions.error(failure, self.committed)
+                    if interrupted is None:
+                        raise
+                    raise interrupted from None
         except DataLoaderError as exc:
             exc.message = self.redactor(exc.message)
             exc.args = (exc.message,)
             raise
+        finally:
+            self.scratch.close()
+
+    def _run_windows(self, retrying: Any) -> RunSummary:
+        if self.refuse_stale:
+            from recipec.compiler.staleness import check_files
+
+            check_files(self.plan)
+        windows = self._backfill_windows()
+        if not windows:
+            return retrying(self._attempt)  # type: ignore[no-any-return]
+        summaries = []
+        rebuild = self.full_refresh
+        for window in windows:  # each window commits on its own: a failure resumes here
+            self.window = window
+            summaries.append(retrying(self._attempt))
+            self.full_refresh = False  # --full-refresh rebuilds with the first window only
+        self.full_refresh = rebuild
+        return _combined(summaries)
 
     def _backfill_windows(self) -> list[tuple[str, str]]:
         """[start, end) windows of `backfill.step` from `initial_value` to `end_value`."""
@@ -265,6 +288,7 @@ class Executor:
             threads=self.plan.runtime.get("parallelism"),
             memory_limit=self.plan.runtime.get("memory_limit"),
             preserve_order=bool(self.plan.runtime.get("preserve_order")),
+            temp_directory=str(self.scratch.path / "duckdb"),
         )
         for name, value in parameters.items():  # read by the SQL as getvariable(name)
             self.connection.execute(f"SET VARIABLE {name} = $value", {"value": value})
@@ -322,7 +346,9 @@ class Executor:
                 destination="redshift",
             )
         if write.destination == "postgres":
-            return destinations.PostgresSession(self.connection, self.progress, self.write_config)
+            return destinations.PostgresSession(
+                self.connection, self.progress, self.write_config, self.scratch
+            )
         if write.dialect == "duckdb":
             return destinations.DuckDBSession(self.connection, self.progress)
         return destinations.PluginSession(
@@ -825,6 +851,11 @@ class Executor:
             self.session.commit_state(step, values)
         _crash_point("before_commit")
         self.session.commit()
+        self.committed.append(
+            f"{self.plan.write.table} (window {' to '.join(self.window)})"
+            if self.window
+            else self.plan.write.table
+        )
         _crash_point("after_commit")
         self.backend.save(state)
 
