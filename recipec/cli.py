@@ -10,6 +10,7 @@ import glob
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -499,11 +500,15 @@ def _invoke(args: list[str]) -> None:
     with interruptible() as interruptions:
         try:
             cli.main(args=args, prog_name="recipec", standalone_mode=False)
-        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        except Interrupted:
+            raise
+        except Exception as exc:  # an import, a query: whatever the signal broke
             error = interruptions.error(exc, [])  # outside a run: nothing was committed
             if error is None:
                 raise
             raise error from exc
+        except KeyboardInterrupt as exc:
+            raise interruptions.error(exc, []) or exc from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -511,6 +516,11 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         _invoke(args)
+        if argv is None:  # the program is done: a late signal must not turn it into a kill
+            from recipec.runtime.interrupts import HANDLED
+
+            for number in HANDLED:
+                signal.signal(number, signal.SIG_IGN)
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except click.ClickException as exc:

@@ -67,5 +67,5 @@ def interruptible() -> Iterator[Interruptions]:
     try:
         yield interruptions
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        for restored, handler in previous.items():
+            signal.signal(restored, handler)
