@@ -332,18 +332,42 @@ class PostgresSession:
         return cursor
 
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
+        """The committed state, read inside the run's transaction after taking the recipe's
+        state lock: a concurrent run of the same recipe waits here until this one commits or
+        rolls back, then reads what it committed (so nothing is loaded twice)."""
         if step.read_sql is None:
             return None
+        self._create_state_tables(step)
+        self._lock_state(recipe_name)
         try:
             cursor = self.server.cursor()
             cursor.execute(step.read_sql, {"recipe_name": recipe_name})
-            state = _state_from(cursor.fetchone())
-        except self.errors.errors.UndefinedTable:
-            state = None  # first run: no state table yet
+            return _state_from(cursor.fetchone())
         except self.errors.Error as exc:
             raise self._error(exc, "cannot read the state from") from None
-        self.server.rollback()  # end the read; the write starts a fresh transaction
-        return state
+
+    def _create_state_tables(self, step: CommitStateStep) -> None:
+        """The state tables, in a short transaction of their own under a lock shared by every
+        recipe: concurrent first runs would otherwise race in CREATE ... IF NOT EXISTS."""
+        self._run("SELECT pg_advisory_xact_lock(hashtextextended('recipec state tables', 0))")
+        for statement in step.setup_sql:
+            self._run(statement)
+        self.commit()
+
+    def _lock_state(self, recipe_name: str) -> None:
+        """Hold the recipe's state lock until this transaction ends."""
+        key = {"key": f"recipec state {recipe_name}"}
+        row = self._run(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%(key)s, 0))", key
+        ).fetchone()
+        if row and row[0]:
+            return
+        log.warning(
+            "another run of %s holds its state in postgres %s: waiting for it to finish",
+            recipe_name,
+            self.where,
+        )
+        self._run("SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))", key)
 
     def write(self, request: WriteRequest) -> WriteResult:
         step, full_refresh, staged = request.step, request.full_refresh, request.staged
@@ -432,9 +456,7 @@ class PostgresSession:
         return statements
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
-        for statement in step.setup_sql:
-            self._run(statement)
-        for statement in step.commit_sql:
+        for statement in step.commit_sql:  # the state tables exist: read_state made them
             self._run(statement, values)
 
     def commit(self) -> None:

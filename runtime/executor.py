@@ -12,6 +12,7 @@ which trusts the state in the destination.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import glob
 import itertools
 import logging
@@ -275,6 +276,8 @@ class Executor:
         self.source_attached = False
         self.stage_rows = 0
         self.nothing_to_load = False
+        self.held = contextlib.ExitStack()
+        """Locks held until the attempt ends."""
         ensure_builtins()
         _import_plan_plugins(self.plan)
         self.extract_config, self.write_config = resolve_secrets(self.plan, self.redactor)
@@ -300,6 +303,8 @@ class Executor:
         try:
             if self.refuse_stale:
                 self._refuse_stale_table()
+            if not holds_state:  # the backend is the only copy: hold it for the run
+                self.held.enter_context(self.backend.lock(self.plan.name))
             self.previous = self._load_state(holds_state)
             self._bind_incremental(self.plan.extract)
             self._check_schema_lock(self.plan.extract)
@@ -324,6 +329,7 @@ class Executor:
             raise
         finally:
             self.session.close()
+            self.held.close()
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
         return self.summary
 
@@ -384,7 +390,7 @@ class Executor:
                 "attrelid = to_regclass(%(table)s) AND attnum > 0 AND NOT attisdropped",
                 {"table": target.sql("postgres")},
             ).fetchall()
-            self.session.server.rollback()  # end the read, as read_state does
+            self.session.server.rollback()  # end the read: read_state then takes the state lock
             written = []  # the Postgres types the destination creates for the DuckDB ones
             for column in expected:
                 definition, _ = destinations.postgres_column(column.name, column.type)

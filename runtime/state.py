@@ -7,9 +7,13 @@ cannot hold state). Writes to a `LocalStateBackend` are atomic.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from recipec.errors import StateError
 
+log = logging.getLogger("recipec.runtime")
 STATE_FORMAT_VERSION = 1
 
 
@@ -91,6 +96,11 @@ class StateBackend(Protocol):
 
     def save(self, state: State) -> None: ...
 
+    def lock(self, recipe_name: str) -> AbstractContextManager[None]:
+        """Hold the recipe's state for a run: a concurrent run of it waits until released.
+        Taken where the backend is the only copy (a destination that holds no state)."""
+        ...
+
 
 class LocalStateBackend:
     """States as JSON files: `{directory}/{recipe_name}.json`."""
@@ -113,6 +123,22 @@ class LocalStateBackend:
         except OSError as exc:
             raise StateError(f"cannot read saved state {path}: {exc}", path=str(path)) from None
         return State.from_json(text, str(path))
+
+    @contextmanager
+    def lock(self, recipe_name: str) -> Iterator[None]:
+        """An exclusive lock on `{recipe_name}.lock` beside the state (released by the OS
+        when a killed run's process ends)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{recipe_name}.lock"
+        with open(path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.warning(
+                    "another run of %s holds %s: waiting for it to finish", recipe_name, path
+                )
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def save(self, state: State) -> None:
         path = self.path(state.recipe_name)
