@@ -96,9 +96,7 @@ def test_concurrent_runs_into_postgres_load_each_row_once(tmp_path, postgres, pg
     try:
         _check(_run_two_at_once(tmp_path), None)  # two first loads: one table, one load
         target = f"{postgres.namespace}.target"
-        assert postgres.rows(f"SELECT count(*), count(DISTINCT id) FROM {target}") == [
-            (ROWS, ROWS)
-        ]
+        assert postgres.rows(f"SELECT count(*), count(DISTINCT id) FROM {target}") == [(ROWS, ROWS)]
         _update(postgres, table)
         results = _run_two_at_once(tmp_path)
         _check(results, None)
@@ -145,7 +143,5 @@ def test_runs_sharing_a_local_state_wait_for_each_other(tmp_path):
         )
         for _ in range(2)
     ]
-    spans = sorted(
-        tuple(float(x) for x in p.communicate(timeout=30)[0].split()) for p in processes
-    )
+    spans = sorted(tuple(float(x) for x in p.communicate(timeout=30)[0].split()) for p in processes)
     assert spans[0][1] <= spans[1][0]  # one held the lock after the other let go

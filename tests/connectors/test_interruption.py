@@ -65,7 +65,7 @@ def _interrupt_at_many_moments(folder: Path, count_rows, sig: int, code: int) ->
         process = _start(folder)
         time.sleep(delay)
         process.send_signal(sig)
-        out, err = process.communicate(timeout=120)
+        _, err = process.communicate(timeout=120)
         assert "internal error" not in err, err
         assert process.returncode in (0, code), (delay, process.returncode, err)
         if process.returncode == code:
