@@ -18,6 +18,10 @@ from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.plan import (
+    LOADED_KEYS,
+    NEW_KEYS,
+    READ,
+    ROW_HASH,
     Column,
     CommitStateStep,
     ExtractStep,
@@ -304,25 +308,55 @@ def lower_stage(ir: LoadIR, read: exp.Select) -> StageStep:
         properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
         expression=stage_query(ir, read),
     )
-    boundary = None
-    if (
-        ir.cursor_output
-        and ir.destination.write_mode == "append"
-        and isinstance(ir.source.incremental, CursorIncremental)
-    ):
-        boundary = exp.delete(_table(statements.STAGE)).where(
+    appends_at_cursor = ir.destination.write_mode == "append" and isinstance(
+        ir.source.incremental, CursorIncremental
+    )
+    hashed_read = skip = legacy = None
+    if appends_at_cursor and ir.cursor_output:
+        hashed_read, skip = _read_with_keys(ir.source.incremental.cursor_column)  # type: ignore[union-attr]
+        legacy = exp.delete(_table(statements.STAGE)).where(
             exp.and_(
                 exp.column(ir.cursor_output, quoted=True).eq(exp.Placeholder(this="watermark")),
-                exp.func("list_contains", exp.Placeholder(this="boundary_hashes"), row_hash()),
+                exp.func("list_contains", exp.Placeholder(this="legacy_hashes"), row_hash()),
             )
         )
     return StageStep(
         materialize=ir.materialize_stage,
         reason=ir.stage_reason,
         sql=sql(create, pretty=True),
-        boundary_sql=sql(boundary) if boundary is not None else None,
+        read_sql=sql(hashed_read, pretty=True) if hashed_read is not None else None,
+        skip_sql=sql(skip) if skip is not None else None,
+        legacy_boundary_sql=sql(legacy) if legacy is not None else None,
         source_keys=_source_keys(ir),
     )
+
+
+def _read_with_keys(cursor_column: str) -> tuple[exp.Create, exp.Delete]:
+    """Append with a cursor: the source's rows, each with the hash of the row as the source gave
+    it, staged before the transforms; then the rows at the watermark that an earlier run loaded
+    are dropped, by a join against their stored hashes (so a value the recipe derives, such as a
+    var or a load time, never makes a loaded row look new)."""
+    row = "_recipec_row"
+    hashed = exp.func("md5", exp.cast(exp.column(row, quoted=True), "VARCHAR"))
+    source = _table(SOURCE)
+    source.set("alias", exp.TableAlias(this=exp.to_identifier(row, quoted=True)))
+    read = exp.Create(
+        this=_table(READ),
+        kind="TABLE",
+        replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        expression=exp.select(
+            exp.Star(), exp.alias_(hashed, exp.to_identifier(ROW_HASH, quoted=True))
+        ).from_(source),
+    )
+    loaded = exp.select(exp.column("row_hash", quoted=True)).from_(_table(LOADED_KEYS))
+    skip = exp.delete(_table(READ)).where(
+        exp.and_(
+            exp.column(cursor_column, quoted=True).eq(exp.Placeholder(this="watermark")),
+            exp.In(this=exp.column(ROW_HASH, quoted=True), query=exp.Subquery(this=loaded)),
+        )
+    )
+    return read, skip
 
 
 def _source_keys(ir: LoadIR) -> list[str] | None:
@@ -383,29 +417,59 @@ def lower_write(ir: LoadIR) -> WriteStep:
 
 def lower_commit(ir: LoadIR) -> CommitStateStep:
     stage = _table(statements.STAGE)
-    watermark = boundary = None
+    watermark = keys = None
     if ir.cursor_output:
         cursor = exp.column(ir.cursor_output, quoted=True)
         watermark = exp.select(exp.cast(exp.Max(this=cursor), "VARCHAR")).from_(stage)
-        if ir.destination.write_mode == "append":
-            boundary = (
-                exp.select(exp.func("list", row_hash()))
-                .from_(stage)
-                .where(exp.cast(cursor, "VARCHAR").eq(exp.Placeholder(this="new_watermark")))
-            )
+        if ir.destination.write_mode == "append" and isinstance(
+            ir.source.incremental, CursorIncremental
+        ):
+            keys = _new_keys(ir.source.incremental.cursor_column)
     step = CommitStateStep(
         in_destination=ir.destination.capabilities.holds_state,
         watermark_sql=sql(watermark) if watermark is not None else None,
-        boundary_sql=sql(boundary) if boundary is not None else None,
+        keys_sql=sql(keys, pretty=True) if keys is not None else None,
     )
     if not step.in_destination:
         return step
     schema = getattr(ir.destination.config, "state_schema", "recipec")
     dialect = ir.destination.capabilities.dialect
-    return step.model_copy(
-        update={
-            "setup_sql": [s.sql(dialect=dialect) for s in statements.state_setup(schema)],
-            "read_sql": statements.state_read(schema).sql(dialect=dialect),
-            "commit_sql": [s.sql(dialect=dialect) for s in statements.state_commit(schema)],
+
+    def render(expressions: list[exp.Expr]) -> list[str]:
+        return [e.sql(dialect=dialect) for e in expressions]
+
+    update: dict[str, Any] = {
+        "setup_sql": render(statements.state_setup(schema)),
+        "read_sql": statements.state_read(schema).sql(dialect=dialect),
+        "commit_sql": render(statements.state_commit(schema)),
+    }
+    if keys is not None:
+        update |= {
+            "keys_read_sql": statements.keys_read(schema).sql(dialect=dialect),
+            "keys_commit_sql": render(
+                statements.keys_commit(schema, _table(NEW_KEYS), ir.destination.capabilities)
+            ),
         }
+    return step.model_copy(update=update)
+
+
+def _new_keys(cursor_column: str) -> exp.Create:
+    """The hashes of the source rows at the new watermark, and those stored before when the
+    watermark did not move (`$same_watermark`): what the next run skips."""
+    at_watermark = (
+        exp.select(exp.alias_(exp.column(ROW_HASH, quoted=True), "row_hash", quoted=True))
+        .from_(_table(READ))
+        .where(exp.column(cursor_column, quoted=True).eq(exp.Placeholder(this="new_watermark")))
+    )
+    kept = (
+        exp.select(exp.column("row_hash", quoted=True))
+        .from_(_table(LOADED_KEYS))
+        .where(exp.Placeholder(this="same_watermark"))
+    )
+    return exp.Create(
+        this=_table(NEW_KEYS),
+        kind="TABLE",
+        replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        expression=exp.union(at_watermark, kept, distinct=True),
     )

@@ -15,7 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recipec.errors import RecipeError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+# Engine tables the plan's statements name and the runtime fills.
+READ = "_recipec_read"
+"""Append with a cursor: the source's rows with their hashes, staged before the transforms."""
+ROW_HASH = "_recipec_row_hash"
+LOADED_KEYS = "_recipec_loaded_keys"
+"""The hashes of the source rows loaded at the watermark, put in the engine from where they are
+stored (`row_hash`)."""
+NEW_KEYS = "_recipec_new_keys"
+"""The hashes the run stores for the next one (`row_hash`)."""
 
 
 class PlanModel(BaseModel):
@@ -130,8 +140,16 @@ class StageStep(PlanModel):
     materialize: bool
     reason: str
     sql: str
-    boundary_sql: str | None = None
-    """Append mode: drop rows already loaded at the watermark (by row hash)."""
+    read_sql: str | None = None
+    """Append with a cursor: the source's rows with the hash of each (`_recipec_row_hash`)
+    staged as `_recipec_read` before the transforms, which read them from there. Its
+    `"_recipec_source"` stands for the stage's read, bound at run time."""
+    skip_sql: str | None = None
+    """Drop the rows of `_recipec_read` loaded at the watermark before (a join against the
+    stored hashes, `_recipec_loaded_keys`)."""
+    legacy_boundary_sql: str | None = None
+    """A state written before row hashes were stored beside the data (`boundary_hashes`, over
+    the transformed rows): drop the staged rows it names, once."""
     source_keys: list[str] | None = None
     """Merge and scd2: the merge keys as the source columns they pass through unchanged, when
     they do. A source table whose primary key they cover needs no deduplication."""
@@ -169,7 +187,13 @@ class CommitStateStep(PlanModel):
     read_sql: str | None = None
     commit_sql: list[str] = []
     watermark_sql: str | None = None
-    boundary_sql: str | None = None
+    keys_sql: str | None = None
+    """Append with a cursor: `_recipec_new_keys`, the hashes of the rows at the new watermark."""
+    keys_read_sql: str | None = None
+    """The stored hashes (`$recipe_name`), read into `_recipec_loaded_keys`."""
+    keys_commit_sql: list[str] = []
+    """Replace the stored hashes with `_recipec_new_keys`, in the data's transaction (a server
+    destination takes them by COPY)."""
 
 
 Step = Annotated[

@@ -87,10 +87,12 @@ def _render_step(number: int, step: object) -> list[str]:
     if isinstance(step, StageStep):
         mode = "materialized temp table" if step.materialize else "view"
         out = [f"{number}. stage  as {mode}: {step.reason}", _sql_block(step.sql)]
-        if step.boundary_sql:
+        if step.read_sql and step.skip_sql:
             out += [
+                "     first, the source's rows with their hashes, before the transforms:",
+                _sql_block(step.read_sql),
                 "     skip rows already loaded at the watermark:",
-                _sql_block(step.boundary_sql),
+                _sql_block(step.skip_sql),
             ]
         if step.source_keys:
             out.append(
@@ -130,6 +132,8 @@ def _render_step(number: int, step: object) -> list[str]:
         out = [f"{number}. commit state  in the destination, in the same transaction as the data"]
         if step.watermark_sql:
             out += ["     new watermark:", _sql_block(step.watermark_sql)]
+        if step.keys_sql:
+            out += ["     rows loaded at it, skipped next time:", _sql_block(step.keys_sql)]
         out += [_sql_block(s) for s in step.commit_sql]
         return out
     return [f"{number}. {type(step).__name__}"]

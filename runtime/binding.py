@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from recipec.compiler.connectors.statements import table_expression
 from recipec.compiler.expressions import ExpressionError
-from recipec.compiler.plan import TransformStep
+from recipec.compiler.plan import READ, ROW_HASH, TransformStep
 from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.engine import execute
@@ -192,6 +192,22 @@ def source_select(stage_sql: str) -> exp.Select:
         if cte.alias == "_recipec_source":
             return cte.this
     raise ValueError("the stage has no _recipec_source")
+
+
+def split_read(stage_sql: str, read_sql: str) -> tuple[str, str]:
+    """The plan's `read_sql` over the stage's bound read, and the stage reading what it staged
+    instead (without the hash column it adds)."""
+    create = _parse(stage_sql)
+    read = _parse(read_sql)
+    for cte in create.find_all(exp.CTE):
+        if cte.alias != "_recipec_source":
+            continue
+        for table in list(read.find_all(exp.Table)):
+            if table.name == "_recipec_source" and not table.db:
+                table.replace(cte.this.copy().subquery(table.alias))
+        staged = exp.Star(except_=[exp.column(ROW_HASH, quoted=True)])
+        cte.set("this", exp.select(staged).from_(exp.to_identifier(READ, quoted=True)))
+    return _sql(read), _sql(create)
 
 
 def chunked(stage_sql: str, column: str, bounds: Sequence[tuple[int, int]]) -> str:

@@ -8,6 +8,8 @@ three happen in one transaction of the destination, so the watermark commits wit
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import logging
 import os
 import re
@@ -18,7 +20,7 @@ import duckdb
 from sqlglot import exp
 
 from recipec.compiler.connectors.statements import STAGE, table_expression
-from recipec.compiler.plan import CommitStateStep, WriteStep
+from recipec.compiler.plan import LOADED_KEYS, NEW_KEYS, CommitStateStep, WriteStep
 from recipec.errors import ConnectorError, DataLoaderError
 from recipec.registry import get_destination, require
 from recipec.runtime import binding, engine
@@ -61,6 +63,16 @@ class DestinationSession(Protocol):
     def write(self, request: WriteRequest) -> WriteResult: ...
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None: ...
+
+    def load_keys(self, step: CommitStateStep, recipe_name: str) -> int:
+        """Put the stored hashes of the rows loaded at the watermark into the engine's
+        `_recipec_loaded_keys`; returns how many."""
+        ...
+
+    def save_keys(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        """Replace the stored hashes with the engine's `_recipec_new_keys`, in the data's
+        transaction."""
+        ...
 
     def commit(self) -> None: ...
 
@@ -156,6 +168,27 @@ class DuckDBSession:
         for statement in step.commit_sql:
             engine.execute(self.connection, statement, values)
 
+    def load_keys(self, step: CommitStateStep, recipe_name: str) -> int:
+        read = exp.select("row_hash").from_(
+            exp.maybe_parse(step.keys_read_sql or "", dialect="duckdb").subquery("stored")
+        )
+        try:
+            engine.execute(
+                self.connection,
+                f"CREATE OR REPLACE TEMP TABLE {LOADED_KEYS} AS {read.sql('duckdb')}",
+                {"recipe_name": recipe_name},
+            )
+        except duckdb.CatalogException:  # no state tables yet
+            return engine.keys_table(self.connection, [])
+        row = self.connection.execute(f"SELECT count(*) FROM {LOADED_KEYS}").fetchone()
+        return int(row[0]) if row else 0
+
+    def save_keys(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        for statement in step.setup_sql:
+            self.connection.execute(statement)
+        for statement in step.keys_commit_sql:
+            engine.execute(self.connection, statement, values)
+
     def commit(self) -> None:
         self.connection.execute("COMMIT")
 
@@ -220,6 +253,12 @@ class PluginSession(DuckDBSession):
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         pass
+
+    def load_keys(self, step: CommitStateStep, recipe_name: str) -> int:
+        raise NotImplementedError("a plug-in destination keeps its hashes in the state backend")
+
+    def save_keys(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        raise NotImplementedError("a plug-in destination keeps its hashes in the state backend")
 
 
 class _CountingReader:
@@ -458,6 +497,24 @@ class PostgresSession:
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         for statement in step.commit_sql:  # the state tables exist: read_state made them
             self._run(statement, values)
+
+    def load_keys(self, step: CommitStateStep, recipe_name: str) -> int:
+        rows = self._run(step.keys_read_sql or "", {"recipe_name": recipe_name}).fetchall()
+        return engine.keys_table(self.engine, [row[0] for row in rows])
+
+    def save_keys(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        """Delete the stored hashes, then COPY the new ones in."""
+        forget, load = step.keys_commit_sql
+        self._run(forget, values)
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        for (row_hash,) in self.engine.execute(f"SELECT row_hash FROM {NEW_KEYS}").fetchall():
+            writer.writerow((values["recipe_name"], row_hash))
+        text.seek(0)
+        try:
+            self.server.cursor().copy_expert(load, text)
+        except self.errors.Error as exc:
+            raise self._error(exc, "cannot store the loaded rows' hashes in") from None
 
     def commit(self) -> None:
         try:

@@ -12,6 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from recipec import duckdb_connection
+from recipec.compiler.plan import LOADED_KEYS, NEW_KEYS
 from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
 
 _LOCKED = re.compile(r"Could not set lock|Conflicting lock|database is locked", re.IGNORECASE)
@@ -129,3 +130,19 @@ def translate(exc: duckdb.Error, *, doing: str, **context: Any) -> DataLoaderErr
         error.retryable = bool(_LOCKED.search(str(exc)))
         return error
     return EngineError(message, **context)
+
+
+def keys_table(connection: duckdb.DuckDBPyConnection, keys: list[str]) -> int:
+    """`_recipec_loaded_keys` in the engine, holding `keys`; returns how many."""
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {LOADED_KEYS} AS "
+        "SELECT CAST(unnest(CAST($keys AS VARCHAR[])) AS VARCHAR) AS row_hash",
+        {"keys": keys},
+    )
+    return len(keys)
+
+
+def keys_of(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The hashes in `_recipec_new_keys`, sorted (for a state file)."""
+    rows = connection.execute(f"SELECT row_hash FROM {NEW_KEYS} ORDER BY 1").fetchall()
+    return [str(row[0]) for row in rows]

@@ -465,7 +465,7 @@ class Executor:
             watermark = spec.initial_value
         self.values["watermark"] = watermark
         self.values["upper_bound"] = spec.end_value
-        self.values["boundary_hashes"] = list(previous.boundary_hashes) if previous else []
+        self.values["legacy_hashes"] = list(previous.boundary_hashes) if previous else []
         if self.window is not None:
             self._bind_window(watermark)
         self.summary.watermark = None if watermark is None else str(watermark)
@@ -721,6 +721,8 @@ class Executor:
                 raise
             raise databases.connector_error(exc, self.plan.extract) from None
         statement = bound.sql
+        if step.read_sql:
+            statement = self._read_with_keys(step, statement)
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
         run_python_steps(
             self.connection,
@@ -751,15 +753,36 @@ class Executor:
             return None
         self.stage_rows = self._count(STAGE)
         self.summary.rows_read = self.stage_rows
-        if step.boundary_sql and self.values.get("boundary_hashes"):
-            engine.execute(self.connection, step.boundary_sql, self.values)
+        if step.legacy_boundary_sql and self.values.get("legacy_hashes"):
+            engine.execute(self.connection, step.legacy_boundary_sql, self.values)
             skipped = self.stage_rows - self._count(STAGE)
-            if skipped:
-                self.summary.notes.append(
-                    f"skipped {skipped} row(s) already loaded at the watermark"
-                )
+            self._note_skipped(skipped)
             self.stage_rows -= skipped
         return self.summary.rows_read
+
+    def _read_with_keys(self, step: StageStep, stage_sql: str) -> str:
+        """Stage the source's rows with their hashes, drop those loaded at the watermark before
+        (one join against the stored hashes); the stage then reads what is left."""
+        read_sql, stage_sql = binding.split_read(stage_sql, step.read_sql or "")
+        try:
+            engine.execute(self.connection, read_sql, self.values)
+        except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
+            if self.plan.extract.reader != "database":
+                raise
+            raise databases.connector_error(exc, self.plan.extract) from None
+        if self.plan.commit.in_destination:
+            known = self.session.load_keys(self.plan.commit, self.plan.name)
+        else:
+            cursor = self.previous.cursor if self.previous else None
+            known = engine.keys_table(self.connection, cursor.boundary_keys if cursor else [])
+        if known and step.skip_sql and self.values.get("watermark") is not None:
+            row = engine.execute(self.connection, step.skip_sql, self.values).fetchone()
+            self._note_skipped(int(row[0]) if row else 0)
+        return stage_sql
+
+    def _note_skipped(self, skipped: int) -> None:
+        if skipped:
+            self.summary.notes.append(f"skipped {skipped} row(s) already loaded at the watermark")
 
     def _file_columns(self, step: StageStep) -> list[tuple[str, str]] | None:
         """The source files' columns, when the compile in this process sniffed these very files
@@ -795,7 +818,7 @@ class Executor:
         """A full refresh, or a first write into a missing table, into DuckDB."""
         if type(self.session) is not destinations.DuckDBSession:
             return False
-        if step.boundary_sql and self.values.get("boundary_hashes"):
+        if step.legacy_boundary_sql and self.values.get("legacy_hashes"):
             return False
         write = self.plan.write
         if not destinations.first_write(write):
@@ -913,6 +936,11 @@ class Executor:
     ) -> CursorState:
         old = previous if previous and previous.column == column else None
         if self.nothing_to_load or step.watermark_sql is None or self.stage_rows == 0:
+            if old is not None and old.boundary_hashes and not self.nothing_to_load:
+                # A state of format 1 (transformed-row hashes) skipped every row: store the
+                # source rows' hashes at its watermark, so its hashes are needed no more.
+                keys = self._store_keys(step, old.watermark, same=True)
+                return CursorState(column=column, watermark=old.watermark, boundary_keys=keys)
             return old or CursorState(column=column)
         row = self.connection.execute(self._over_batch(step.watermark_sql)).fetchone()
         new = row[0] if row else None
@@ -923,12 +951,17 @@ class Executor:
                     "yet: the next run reads the whole source again"
                 )
             return old or CursorState(column=column)
-        hashes: list[str] = []
-        if step.boundary_sql:
-            found = engine.execute(
-                self.connection, self._over_batch(step.boundary_sql), {"new_watermark": new}
-            ).fetchone()
-            hashes = sorted(found[0] or []) if found else []
-            if old is not None and old.watermark == new:
-                hashes = sorted(set(hashes) | set(old.boundary_hashes))
-        return CursorState(column=column, watermark=new, boundary_hashes=hashes)
+        keys = self._store_keys(step, new, same=old is not None and old.watermark == new)
+        return CursorState(column=column, watermark=new, boundary_keys=keys)
+
+    def _store_keys(self, step: CommitStateStep, watermark: Any, *, same: bool) -> list[str]:
+        """Store the hashes of the source rows at `watermark` (and, when it did not move, those
+        stored before) beside the data; for the state file where the destination holds none."""
+        if not step.keys_sql:
+            return []
+        values = {"new_watermark": watermark, "same_watermark": same}
+        engine.execute(self.connection, step.keys_sql, values)
+        if not step.in_destination:
+            return engine.keys_of(self.connection)
+        self.session.save_keys(step, {"recipe_name": self.plan.name})  # in its transaction
+        return []

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from recipec.errors import StateError
 
 log = logging.getLogger("recipec.runtime")
-STATE_FORMAT_VERSION = 1
+STATE_FORMAT_VERSION = 2
 
 
 class _StateModel(BaseModel):
@@ -33,8 +33,13 @@ class CursorState(_StateModel):
     column: str
     watermark: str | None = None
     """The highest cursor value committed, as DuckDB text (timestamps in UTC)."""
+    boundary_keys: list[str] = []
+    """Append mode, into a destination that holds no state: the hashes of the source rows
+    loaded at the watermark, so a rerun skips them (other destinations store them beside the
+    data, in `_recipec_boundary_rows`)."""
     boundary_hashes: list[str] = []
-    """Append mode: hashes of the rows loaded at the watermark, so a rerun skips them."""
+    """Written by recipec before state format 2: hashes of the transformed rows loaded at the
+    watermark. Honoured once, by the next run, which stores source-row hashes instead."""
 
 
 class FileState(_StateModel):
@@ -80,12 +85,15 @@ class State(_StateModel):
 
 
 def migrate(data: Any) -> Any:
-    """Bring older state formats up to `STATE_FORMAT_VERSION` (only version 1 exists so far)."""
-    if isinstance(data, dict) and data.get("format_version", 1) > STATE_FORMAT_VERSION:
+    """Bring older state formats up to `STATE_FORMAT_VERSION`. Version 1 kept the hashes of
+    transformed rows (`boundary_hashes`), which version 2 still reads; nothing else changed."""
+    if not isinstance(data, dict):
+        return data
+    if data.get("format_version", 1) > STATE_FORMAT_VERSION:
         raise TypeError(
             f"format_version {data['format_version']} is newer than this recipec understands"
         )
-    return data
+    return {**data, "format_version": STATE_FORMAT_VERSION}
 
 
 @runtime_checkable

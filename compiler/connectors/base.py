@@ -27,6 +27,9 @@ class DestinationCapabilities:
     dialect: str
     """The sqlglot dialect of the statements it runs."""
     transactional_ddl: bool = True
+    in_engine: bool = False
+    """The destination is a database attached to the run's DuckDB engine, so its statements
+    read the engine's temporary tables directly (others are sent rows by COPY)."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class DuckDBDestination:
         write_modes=frozenset({"append", "overwrite", "merge", "scd2"}),
         holds_state=True,
         dialect="duckdb",
+        in_engine=True,
     )
 
     def __init__(self, config: DuckDBConfig) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from recipec.compiler.connectors.base import TableWriteConfig
+from recipec.compiler.connectors.base import DestinationCapabilities, TableWriteConfig
 from recipec.compiler.models import parse_table_name
 
 STAGE = "_recipec_stage"
@@ -17,6 +17,8 @@ HASH = "_recipec_hash"
 """scd2: a hash of each staged row, kept in the table to tell changed rows from unchanged."""
 STATE_TABLE = "_recipec_state"
 LOADS_TABLE = "_recipec_loads"
+KEYS_TABLE = "_recipec_boundary_rows"
+"""Append with a cursor: the hashes of the source rows loaded at the watermark, per recipe."""
 
 
 def table_expression(name: str) -> exp.Table:
@@ -273,12 +275,17 @@ def state_setup(schema: str) -> list[exp.Expression]:
             ("committed_at", "TIMESTAMPTZ"),
         ),
     )
+    keys_schema_def = exp.Schema(
+        this=state_table(schema, KEYS_TABLE),
+        expressions=_columns(("recipe_name", "TEXT"), ("row_hash", "TEXT")),
+    )
     return [
         exp.Create(
             this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True
         ),
         exp.Create(this=state_schema_def, kind="TABLE", exists=True),
         exp.Create(this=loads_schema_def, kind="TABLE", exists=True),
+        exp.Create(this=keys_schema_def, kind="TABLE", exists=True),
     ]
 
 
@@ -326,3 +333,41 @@ def state_read(schema: str) -> exp.Select:
         .from_(state_table(schema))
         .where(exp.column("recipe_name").eq(exp.Placeholder(this="recipe_name")))
     )
+
+
+def _this_recipe() -> exp.Expr:
+    return exp.column("recipe_name", quoted=True).eq(exp.Placeholder(this="recipe_name"))
+
+
+def keys_read(schema: str) -> exp.Select:
+    """The stored hashes of the rows loaded at the watermark."""
+    return (
+        exp.select(exp.column("row_hash", quoted=True))
+        .from_(state_table(schema, KEYS_TABLE))
+        .where(_this_recipe())
+    )
+
+
+def keys_commit(
+    schema: str, new_keys: exp.Table, capabilities: DestinationCapabilities
+) -> list[exp.Expr]:
+    """Replace this recipe's stored hashes with the rows of `new_keys` (an engine table): read
+    directly where the destination is in the engine, else sent by COPY."""
+    table = state_table(schema, KEYS_TABLE)
+    forget = exp.delete(table.copy(), where=_this_recipe())
+    columns = [exp.to_identifier(c, quoted=True) for c in ("recipe_name", "row_hash")]
+    if capabilities.in_engine:
+        rows = exp.select(exp.Placeholder(this="recipe_name"), exp.column("row_hash")).from_(
+            new_keys
+        )
+        return [
+            forget,
+            exp.Insert(this=exp.Schema(this=table, expressions=columns), expression=rows),
+        ]
+    copy = exp.Copy(
+        this=exp.Schema(this=table, expressions=columns),
+        kind=True,
+        files=[exp.var("STDIN")],
+        params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("csv"))],
+    )
+    return [forget, copy]

@@ -59,6 +59,26 @@ def test_append_creates_schema_and_table_and_commits_state_with_the_rows(project
     assert items(postgres) == [(1, "a"), (2, "b"), (3, "c")]  # boundary row 2 not loaded twice
 
 
+def test_append_skips_rows_loaded_at_the_watermark_whatever_the_recipe_derives(project, postgres):
+    project.write(
+        "data/a.csv", "id,v,updated_at\n1,a,2024-01-01 00:00:00\n2,b,2024-01-02 00:00:00\n"
+    )
+    recipe(
+        project,
+        postgres,
+        steps=[{"type": "add_column", "name": "run", "value": "{{ var('run') }}"}],
+    )
+    run_recipe_from_yaml("r.yaml", vars={"run": "one"})
+    project.write("data/b.csv", "id,v,updated_at\n3,c,2024-01-02 00:00:00\n")
+    second = run_recipe_from_yaml("r.yaml", vars={"run": "two"})
+    assert second.rows_written == 1
+    assert "skipped 1 row(s) already loaded at the watermark" in second.notes
+    assert run_recipe_from_yaml("r.yaml", vars={"run": "three"}).rows_written == 0
+    assert items(postgres) == [(1, "a"), (2, "b"), (3, "c")]
+    stored = postgres.rows(f"SELECT count(*) FROM {postgres.namespace}._recipec_boundary_rows")
+    assert stored == [(2,)]  # rows 2 and 3, at the watermark
+
+
 @pytest.mark.parametrize("strategy", ["upsert", "delete_insert"])
 def test_merge_updates_inserts_and_keeps_the_latest_duplicate(project, postgres, strategy):
     project.write(
