@@ -55,6 +55,20 @@ class Server:
         finally:
             connection.close()
 
+    def destination(self, table: str, **extra: object) -> dict[str, object]:
+        """A recipe `destination:` block writing `table` (schema-qualified) on this server."""
+        block: dict[str, object] = {
+            "type": self.kind,
+            "host": self.url.host,
+            "port": self.url.port,
+            "database": self.url.database,
+            "user": self.url.username,
+            "table": table,
+        }
+        if self.url.password:
+            block["password"] = self.url.password
+        return block | extra
+
     def source(self, table: str, **extra: object) -> dict[str, object]:
         """A recipe `source:` block reading `table` from this server."""
         block: dict[str, object] = {

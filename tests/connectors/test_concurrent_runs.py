@@ -79,15 +79,9 @@ def _check(results, allowed_failure: str | None) -> None:
 
 @pytest.fixture
 def pg_destination(postgres) -> dict[str, object]:
-    return {
-        "type": "postgres",
-        "host": postgres.url.host,
-        "port": postgres.url.port,
-        "database": postgres.url.database,
-        "user": postgres.url.username,
-        "table": f"{postgres.namespace}.target",
-        "state_schema": f"{postgres.namespace}_state",
-    }
+    return postgres.destination(
+        f"{postgres.namespace}.target", state_schema=f"{postgres.namespace}_state"
+    )
 
 
 def test_concurrent_runs_into_postgres_load_each_row_once(tmp_path, postgres, pg_destination):

@@ -83,15 +83,8 @@ class Writer:
 def _destination(kind: str, postgres, root: Path) -> dict[str, object]:
     if kind == "duckdb":
         return {"type": "duckdb", "database": str(root / "out.duckdb"), "table": "main.items"}
-    return {
-        "type": "postgres",
-        "host": postgres.url.host,
-        "port": postgres.url.port,
-        "database": postgres.url.database,
-        "user": postgres.url.username,
-        "table": f"{postgres.namespace}_dest.items",
-        "state_schema": f"{postgres.namespace}_dest",
-    }
+    schema = f"{postgres.namespace}_dest"
+    return postgres.destination(f"{schema}.items", state_schema=schema)
 
 
 def _run(root: Path, kill_after: float | None = None, crash_at: str | None = None) -> int:

@@ -104,20 +104,9 @@ def test_a_signal_into_duckdb_rolls_back_and_exits_cleanly(tmp_path, big_csv, si
     _interrupt_at_many_moments(tmp_path, _duckdb_rows(tmp_path), sig, code)
 
 
-def _postgres_destination(postgres) -> dict[str, object]:
-    return {
-        "type": "postgres",
-        "host": postgres.url.host,
-        "port": postgres.url.port,
-        "database": postgres.url.database,
-        "user": postgres.url.username,
-    }
-
-
 @pytest.mark.slow
 def test_ctrl_c_into_postgres_rolls_back_and_leaves_no_export(tmp_path, big_csv, postgres):
-    destination = _postgres_destination(postgres)
-    recipe = _recipe(tmp_path, destination)
+    recipe = _recipe(tmp_path, postgres.destination("main_events"))
     document = json.loads(recipe.read_text())
     document["destination"]["table"] = f"{postgres.namespace}.main_events"
     recipe.write_text(json.dumps(document))
