@@ -268,6 +268,8 @@ class Executor:
             table=self.plan.write.table,
             full_refresh=self.full_refresh,
         )
+        started = {"event": "run_started", "run_id": self.summary.run_id, "recipe": self.plan.name}
+        log.info("run started", extra={"fields": started})
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
         self.streamed_query: binding.StreamedQuery | None = None
