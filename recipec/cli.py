@@ -489,15 +489,35 @@ def run(
     click.echo(render_summary(summary, plan, preview))
 
 
+def _recipe_name(recipe: str) -> str:
+    """A recipe name as given, or the name of the recipe at a path (`pg_incr.yaml`)."""
+    if not recipe.endswith((".yaml", ".yml")) and not Path(recipe).is_file():
+        return recipe
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(recipe).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read recipe {recipe}: {exc.strerror}") from None
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        return data["name"]
+    from recipec.api import from_yaml  # the name comes from `extends:`
+
+    return from_yaml(recipe).name
+
+
 @cli.command(name="show-state")
 @click.argument("recipe_name")
 @click.option("--state-dir", default=".state", show_default=True, type=click.Path(file_okay=False))
 @_common
 def show_state(recipe_name: str, state_dir: str, debug: bool, log_format: str) -> None:
-    """Print the saved state of RECIPE_NAME."""
+    """Print the saved state of RECIPE_NAME (a recipe's name, or the path of its file)."""
     _configure_logging(debug, log_format)
     from recipec.runtime.state import LocalStateBackend
 
+    recipe_name = _recipe_name(recipe_name)
     backend = LocalStateBackend(state_dir)
     state = backend.load(recipe_name)
     if state is None:

@@ -232,3 +232,11 @@ def test_log_format_json_prints_the_final_error_as_json(demo, cli):
     usage = cli("--log-format", "json", "run")
     assert usage.code == 2
     assert json.loads(usage.err.strip())["exit_code"] == 2
+
+
+def test_show_state_accepts_a_recipe_path_as_well_as_a_name(demo, cli):
+    assert cli("run", "r.yaml").code == 0
+    by_name = cli("show-state", "cli_demo")
+    by_path = cli("show-state", "r.yaml")
+    assert by_name.code == 0 and by_path.code == 0
+    assert by_path.out == by_name.out and "2024-01-02" in by_path.out
