@@ -120,6 +120,8 @@ def only(changes, path):
         (change("merge_keys: [id]", "merge_keys: [id]\n  hard_delete_column: gone"),
          "destination.hard_delete_column", "changed", BACKFILL),
         (change("path: data/*.csv", "path: other/*.csv"), "source", "added", BACKFILL),
+        (change("merge_keys: [id]", "merge_keys: [id]\n  merge_strategy: delete_insert"),
+         "destination.merge_strategy", "changed", DESTRUCTIVE),
     ],
 )  # fmt: skip
 def test_each_change_gets_its_risk(project, cli, edit, path, kind, risk):
