@@ -543,3 +543,33 @@ def test_merge_keys_through_a_cast_are_not_source_keys(project):
     document["destination"]["merge_keys"] = ["id"]
     project.write("r.yaml", json.dumps(document))
     assert compile_recipe(from_yaml("r.yaml")).stage.source_keys is None
+
+
+def test_a_cast_error_names_the_database_row_by_its_keys(project, postgres, cli):
+    table = f"{postgres.namespace}.codes"
+    postgres.run(
+        f"CREATE TABLE {table} (id bigint PRIMARY KEY, code text, updated_at timestamp)",
+        f"INSERT INTO {table} SELECT i, i::text, '2024-01-01' FROM generate_series(1, 200) i",
+        f"UPDATE {table} SET code = 'x144' WHERE id = 144",
+    )
+    document = {
+        "name": "codes",
+        "source": {
+            **postgres.source("codes"),
+            "incremental": {"strategy": "cursor", "cursor_column": "updated_at"},
+        },
+        "transform": {"steps": [{"type": "cast", "columns": {"code": "int"}}]},
+        "destination": {
+            "type": "duckdb",
+            "database": "out.duckdb",
+            "table": "main.codes",
+            "write_mode": "merge",
+            "merge_keys": ["id"],
+        },
+        "runtime": {"retries": 0},
+    }
+    project.write("r.yaml", json.dumps(document))
+    result = cli("run", "r.yaml")
+    assert result.code == 3, result.err
+    assert "'x144'" in result.err and "id=144" in result.err, result.err
+    assert "(row " not in result.err
