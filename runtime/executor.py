@@ -606,7 +606,7 @@ class Executor:
     def _ingest_driver_rows(self, step: ExtractStep) -> int:
         rows = 0
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
-        with self.progress.task(f"extract {step.source}") as task:
+        with self.progress.task(f"extract {step.label}") as task:
             for table in self._driver_batches(step, batch_size):
                 self._append_batch(table, first=rows == 0 and not self._batches_exist())
                 rows += table.num_rows
@@ -653,7 +653,7 @@ class Executor:
             batches: Iterable[Any] = (
                 produced.read(context) if hasattr(produced, "read") else produced
             )
-            with self.progress.task(f"extract {step.source}") as task:
+            with self.progress.task(f"extract {step.label}") as task:
                 for batch in batches:
                     table = to_arrow(batch)
                     self._append_batch(table, first=rows == 0 and not self._batches_exist())
