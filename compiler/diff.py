@@ -204,6 +204,9 @@ RULES: tuple[Rule, ...] = (
          "rows are identified by other columns: rows loaded by the old keys may be duplicated "
          "or overwritten", _both_set),
     Rule("destination.merge_keys", "changed", SAFE, "follows the write mode"),
+    Rule("destination.merge_strategy", "changed", DESTRUCTIVE,
+         "a matched row is deleted and inserted again from the batch: its values in columns the "
+         "batch does not have become NULL", _transition(None, {"delete_insert"})),
     Rule("destination.merge_strategy", "changed", SAFE, "the same rows, written another way"),
     Rule("destination.scd2.*", "changed", DESTRUCTIVE,
          "the history's validity columns get other names"),

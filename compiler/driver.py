@@ -54,10 +54,18 @@ class Recipe:
         return find(self.tree, path)
 
 
-def load_recipe(path: str | os.PathLike[str], vars: Mapping[str, Any] | None = None) -> Recipe:
-    """Load, resolve, render and validate a recipe file. Raises `RecipeError`."""
+def load_recipe(
+    path: str | os.PathLike[str],
+    vars: Mapping[str, Any] | None = None,
+    *,
+    resolve_secrets: bool = True,
+) -> Recipe:
+    """Load, resolve, render and validate a recipe file. Raises `RecipeError`. Without
+    `resolve_secrets`, secrets whose environment variables are not set read as `***`."""
     resolved = resolve_recipe(path)
-    rendered: RenderedTree = render_tree(resolved.tree, vars=dict(vars or {}))
+    rendered: RenderedTree = render_tree(
+        resolved.tree, vars=dict(vars or {}), resolve_secrets=resolve_secrets
+    )
     validated = validate(rendered, resolved.root_path.parent)
     return Recipe(
         name=validated.model.name,

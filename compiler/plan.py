@@ -111,6 +111,21 @@ class ExtractStep(PlanModel):
     """The schema lock `output_schema` comes from; a run first checks the source against it."""
     incremental: IncrementalSpec | None = None
 
+    @property
+    def label(self) -> str:
+        """What is read, for progress, plans and summaries: `postgres public.orders in test on
+        127.0.0.1:5432` for a database (never a password), `csv source data/*.csv` for files."""
+        config = self.config
+        if self.reader != "database":
+            return f"{self.source} source" + (f" {self.path}" if self.path else "")
+        if "url" in config:
+            url = str(config["url"])
+            where = url.rsplit("@", 1)[-1] if "@" in url else url
+        else:
+            port = config.get("port") or (3306 if self.source == "mysql" else 5432)
+            where = f"{config.get('database')} on {config.get('host')}:{port}"
+        return f"{self.source} {config.get('table') or 'query'} in {where}"
+
 
 class TransformStep(PlanModel):
     """One transform, as a SELECT over its input relation."""

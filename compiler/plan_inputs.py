@@ -51,7 +51,7 @@ def _from_file(path: Path, name: str, vars: Mapping[str, Any] | None) -> Plan:
         return Plan.from_json(text, name)
     from recipec.compiler.driver import compile_recipe, load_recipe
 
-    return compile_recipe(load_recipe(path, vars))
+    return compile_recipe(load_recipe(path, vars, resolve_secrets=False))
 
 
 def _looks_like_plan(text: str) -> bool:

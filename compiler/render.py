@@ -40,7 +40,7 @@ def render_plan(plan: Plan) -> str:
 
 def _render_step(number: int, step: object) -> list[str]:
     if isinstance(step, ExtractStep):
-        head = f"{number}. extract  {step.source} source" + (f" {step.path}" if step.path else "")
+        head = f"{number}. extract  {step.label}"
         readers = {
             "duckdb": "DuckDB reads it",
             "python": "Python batches",

@@ -59,6 +59,10 @@ class _Reads:
     env: set[str] = field(default_factory=set)
     vars: dict[str, str] = field(default_factory=dict)
     called_secret: bool = False
+    missing: set[str] = field(default_factory=set)
+    """Environment variables read but not set (only when rendering without secrets)."""
+    placeholder: str | None = None
+    """What a missing environment variable reads as (None: it is an error)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ def _read_env(reads: _Reads, name: str, default: Any) -> str:
     reads.env.add(name)
     if name in os.environ:
         return os.environ[name]
+    if default is _UNSET and reads.placeholder is not None:
+        reads.missing.add(name)
+        return reads.placeholder
     if default is _UNSET:
         raise TemplateLookupError(f"environment variable '{name}' is not set")
     return str(default)
@@ -95,8 +102,14 @@ def _environment() -> jinja2.Environment:
 _ENV = _environment()
 
 
-def render_string(text: str, *, vars: Mapping[str, Any], recipe_name: str) -> Rendered:
-    reads = _Reads()
+SECRET_PLACEHOLDER = "***"
+"""The value of a secret when a recipe is rendered without its secrets (`recipec diff`)."""
+
+
+def render_string(
+    text: str, *, vars: Mapping[str, Any], recipe_name: str, placeholder: str | None = None
+) -> Rendered:
+    reads = _Reads(placeholder=placeholder)
 
     def env_var(name: str, default: Any = _UNSET) -> str:
         return _read_env(reads, name, default)
@@ -140,8 +153,12 @@ class RenderedTree:
     """Templates that failed; their values are left unrendered."""
 
 
-def render_tree(tree: Node, *, vars: Mapping[str, Any]) -> RenderedTree:
-    """Render every templated string in `tree`, collecting every failure."""
+def render_tree(
+    tree: Node, *, vars: Mapping[str, Any], resolve_secrets: bool = True
+) -> RenderedTree:
+    """Render every templated string in `tree`, collecting every failure. Without
+    `resolve_secrets`, a secret whose environment variable is not set reads as `***` (what is
+    compiled for a diff connects to nothing); any other missing variable is still an error."""
     problems: list[Problem] = []
     secrets: dict[str, SecretReference] = {}
     templated: set[str] = set()
@@ -158,8 +175,19 @@ def render_tree(tree: Node, *, vars: Mapping[str, Any]) -> RenderedTree:
         if not _is_template(node.value):
             return node
         dotted = format_path(path)
+        key = next((p for p in reversed(path) if isinstance(p, str)), "")
+        placeholder = None if resolve_secrets else SECRET_PLACEHOLDER
         try:
-            rendered = render_string(node.value, vars=vars, recipe_name=recipe_name)
+            rendered = render_string(
+                node.value, vars=vars, recipe_name=recipe_name, placeholder=placeholder
+            )
+            is_secret = rendered.reads.called_secret or bool(
+                rendered.reads.env and SECRET_KEY.search(key)
+            )
+            if rendered.reads.missing and not is_secret:  # not a secret: missing is an error
+                rendered = render_string(node.value, vars=vars, recipe_name=recipe_name)
+            elif rendered.reads.missing:
+                rendered = Rendered(SECRET_PLACEHOLDER, rendered.reads)
         except (TemplateLookupError, jinja2.UndefinedError) as exc:
             problems.append(_problem(node, dotted, f"unresolved template: {exc}"))
             return node
@@ -170,7 +198,6 @@ def render_tree(tree: Node, *, vars: Mapping[str, Any]) -> RenderedTree:
             problems.append(_problem(node, dotted, f"template error: {exc}"))
             return node
         templated.add(dotted)
-        key = next((p for p in reversed(path) if isinstance(p, str)), "")
         if rendered.reads.called_secret or (rendered.reads.env and SECRET_KEY.search(key)):
             secrets[dotted] = SecretReference(
                 node.value,

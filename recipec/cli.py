@@ -23,15 +23,56 @@ from recipec.errors import DataLoaderError, Interrupted, RecipeError, UsageError
 log = logging.getLogger("recipec")
 
 
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields of a record (`extra={"fields": {...}}`)."""
+    fields = getattr(record, "fields", None)
+    return dict(fields) if isinstance(fields, dict) else {}
+
+
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the record's fields."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            **_fields(record),
         }
-        return json.dumps(entry, ensure_ascii=False)
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _TextFormatter(logging.Formatter):
+    """`LEVEL message key=value ...`; an error record prints its message alone (the final
+    `error:` line a person reads)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = _fields(record)
+        if fields.pop("event", None) == "error":
+            return record.getMessage()
+        pairs = " ".join(f"{key}={value}" for key, value in fields.items())
+        line = f"{record.levelname} {record.getMessage()}" + (f" {pairs}" if pairs else "")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _setup_logging(debug: bool, log_format: str) -> None:
+    """The one logging setup every output path goes through: a stderr handler with the text or
+    JSON formatter. JSON shows info records (run started/finished); text shows warnings and
+    errors (and everything with --debug)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else _TextFormatter())
+    root = logging.getLogger("recipec")
+    root.handlers[:] = [handler]
+    if debug:
+        root.setLevel(logging.DEBUG)
+    else:
+        root.setLevel(logging.INFO if log_format == "json" else logging.WARNING)
+    root.propagate = False
 
 
 def _configure_logging(debug: bool, log_format: str) -> str:
@@ -39,16 +80,18 @@ def _configure_logging(debug: bool, log_format: str) -> str:
     root_params = click.get_current_context().find_root().params
     debug = debug or bool(root_params.get("debug"))
     log_format = root_params.get("log_format") or log_format
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    root = logging.getLogger("recipec")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
-    root.propagate = False
+    _setup_logging(debug, log_format)
     return log_format
+
+
+def _log_format_of(args: list[str]) -> str:
+    """--log-format as given on the command line (for errors raised before the command ran)."""
+    for index, arg in enumerate(args):
+        if arg == "--log-format" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--log-format="):
+            return arg.partition("=")[2]
+    return "text"
 
 
 def _common(function: Any) -> Any:
@@ -424,6 +467,20 @@ def run(
         progress=show_progress,
         refuse_stale=plan_file is not None,
     )
+    log.info(
+        "run finished",
+        extra={
+            "fields": {
+                "event": "run_finished",
+                "run_id": summary.run_id,
+                "recipe": summary.recipe,
+                "status": summary.status,
+                "rows_read": summary.rows_read,
+                "rows_written": summary.rows_written,
+                "seconds": summary.duration_seconds,
+            }
+        },
+    )
     if output == "json":
         click.echo(json.dumps(summary.to_dict(), indent=2, default=str))
         return
@@ -432,15 +489,35 @@ def run(
     click.echo(render_summary(summary, plan, preview))
 
 
+def _recipe_name(recipe: str) -> str:
+    """A recipe name as given, or the name of the recipe at a path (`pg_incr.yaml`)."""
+    if not recipe.endswith((".yaml", ".yml")) and not Path(recipe).is_file():
+        return recipe
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(recipe).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read recipe {recipe}: {exc.strerror}") from None
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        return data["name"]
+    from recipec.api import from_yaml  # the name comes from `extends:`
+
+    return from_yaml(recipe).name
+
+
 @cli.command(name="show-state")
 @click.argument("recipe_name")
 @click.option("--state-dir", default=".state", show_default=True, type=click.Path(file_okay=False))
 @_common
 def show_state(recipe_name: str, state_dir: str, debug: bool, log_format: str) -> None:
-    """Print the saved state of RECIPE_NAME."""
+    """Print the saved state of RECIPE_NAME (a recipe's name, or the path of its file)."""
     _configure_logging(debug, log_format)
     from recipec.runtime.state import LocalStateBackend
 
+    recipe_name = _recipe_name(recipe_name)
     backend = LocalStateBackend(state_dir)
     state = backend.load(recipe_name)
     if state is None:
@@ -479,17 +556,24 @@ def explain(recipe: str, key: str, vars_: tuple[str, ...], debug: bool, log_form
     click.echo(explain_key(from_yaml(recipe, _parse_vars(vars_)), key))
 
 
-def _exit_interrupted(message: str, code: int) -> NoReturn:
+def _exit_interrupted(message: str, code: int, error_class: str) -> NoReturn:
     """Exit with `code` now: the run has rolled back and closed. (Through `sys.exit`, CPython
     sometimes notices the KeyboardInterrupt it saw and kills itself with SIGINT instead.)"""
-    click.echo(message, err=True)
+    _report(message, code, error_class)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
+def _report(message: str, code: int, error_class: str) -> None:
+    """The final error line, through the logging setup (one JSON object with --log-format json)."""
+    fields = {"event": "error", "exit_code": code, "error_class": error_class}
+    log.error(message, extra={"fields": fields})
+    sys.stderr.flush()
+
+
+def _fail(message: str, code: int, error_class: str = "") -> NoReturn:
+    _report(message, code, error_class)
     sys.exit(code)
 
 
@@ -514,6 +598,8 @@ def _invoke(args: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    log_format = _log_format_of(args)
+    _setup_logging(debug, log_format if log_format in ("text", "json") else "text")
     try:
         _invoke(args)
         if argv is None:  # the program is done: a late signal must not turn it into a kill
@@ -522,22 +608,23 @@ def main(argv: list[str] | None = None) -> None:
             for number in HANDLED:
                 signal.signal(number, signal.SIG_IGN)
     except click.exceptions.Abort:
-        _fail("aborted", 130)
+        _fail("aborted", 130, "Abort")
     except click.ClickException as exc:
-        _fail(f"usage error: {exc.format_message()}", 2)
+        _fail(f"usage error: {exc.format_message()}", 2, type(exc).__name__)
     except DataLoaderError as exc:
         if debug:
             log.exception("failed")
         prefix = "" if isinstance(exc, RecipeError) else "error: "
         if isinstance(exc, Interrupted):
-            _exit_interrupted(prefix + exc.render(), exc.exit_code)
-        _fail(prefix + exc.render(), exc.exit_code)
+            _exit_interrupted(prefix + exc.render(), exc.exit_code, type(exc).__name__)
+        _fail(prefix + exc.render(), exc.exit_code, type(exc).__name__)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail("interrupted", 130, "KeyboardInterrupt")
     except Exception as exc:
         if debug:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", 3)
+        message = f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)"
+        _fail(message, 3, type(exc).__name__)
 
 
 if __name__ == "__main__":

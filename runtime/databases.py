@@ -47,14 +47,8 @@ _TRANSIENT = (
 
 
 def describe(step: ExtractStep) -> str:
-    """`postgres test.public.customers on 127.0.0.1:5432` (never a password)."""
-    config = step.config
-    if step.source == "sql":
-        where = config["url"].split("@")[-1] if "@" in config["url"] else config["url"]
-    else:
-        where = f"{config['database']} on {config['host']}:{config.get('port') or _port(step)}"
-    what = config.get("table") or "query"
-    return f"{step.source} {what} in {where}"
+    """`postgres public.customers in test on 127.0.0.1:5432` (never a password)."""
+    return step.label
 
 
 def _port(step: ExtractStep) -> int:

@@ -26,6 +26,7 @@ def explain_cast_failure(
     in file order.
     """
     numbered = _numbered(sqlglot.parse_one(stage_sql, read="duckdb"))
+    keys = _keys(plan)
     threads = connection.execute("SELECT current_setting('threads')").fetchone()
     connection.execute("SET threads = 1")
     try:
@@ -33,9 +34,11 @@ def explain_cast_failure(
             if step.type != "cast":
                 continue
             for column, type_name in step.config.get("columns", {}).items():
-                found = _first_misfit(connection, numbered, step.index, column, type_name, values)
+                found = _first_misfit(
+                    connection, numbered, step.index, column, type_name, values, keys
+                )
                 if found:
-                    where = f"{found[0]}, data row {found[1]}" if found[0] else f"row {found[1]}"
+                    where = _where(*found[:2], found[3])
                     return (
                         f"transform[{step.index}] cast ({step.origin}): value {found[2]!r} in "
                         f"column '{column}' ({where}) does not fit {type_name}"
@@ -43,6 +46,24 @@ def explain_cast_failure(
     finally:
         connection.execute(f"SET threads = {int(threads[0]) if threads else 1}")
     return None
+
+
+def _keys(plan: Plan) -> list[str]:
+    """Columns that name a row of a database source: the merge keys, then the cursor."""
+    keys = list(plan.write.merge_keys)
+    incremental = plan.extract.incremental
+    if incremental and incremental.cursor_column and incremental.cursor_column not in keys:
+        keys.append(incremental.cursor_column)
+    return keys
+
+
+def _where(file: str | None, row: int, keys: dict[str, str]) -> str:
+    """A file's data row, or a database row by its key values (a scan position is no use)."""
+    if file:
+        return f"{file}, data row {row}"
+    if keys:
+        return ", ".join(f"{name}={value}" for name, value in keys.items())
+    return f"row {row}"
 
 
 def _numbered(create: exp.Expr) -> exp.Expr:
@@ -81,11 +102,35 @@ def _first_misfit(
     column: str,
     type_name: str,
     values: dict[str, Any],
-) -> tuple[str | None, int, str] | None:
+    keys: list[str],
+) -> tuple[str | None, int, str, dict[str, str]] | None:
+    """The first value that does not fit: its file, row number, value and the row's keys
+    (empty when the cast's input does not have them)."""
+    if keys:
+        try:
+            return _misfit(connection, numbered, step_index, column, type_name, values, keys)
+        except duckdb.Error:
+            pass  # a key is not a column of the cast's input (renamed or computed later)
+    try:
+        return _misfit(connection, numbered, step_index, column, type_name, values, [])
+    except duckdb.Error:
+        return None
+
+
+def _misfit(
+    connection: duckdb.DuckDBPyConnection,
+    numbered: exp.Expr,
+    step_index: int,
+    column: str,
+    type_name: str,
+    values: dict[str, Any],
+    keys: list[str],
+) -> tuple[str | None, int, str, dict[str, str]] | None:
     target = parse_type(type_name).to_datatype()
     value = exp.column(column, quoted=True)
+    key_columns = [exp.cast(exp.column(key, quoted=True), "VARCHAR") for key in keys]
     failing = (
-        exp.select(FILE, ROW, exp.cast(value, "VARCHAR"))
+        exp.select(FILE, ROW, exp.cast(value, "VARCHAR"), *key_columns)
         .from_(input_query(numbered, step_index).subquery("_recipec_input"))
         .where(
             exp.and_(
@@ -96,13 +141,11 @@ def _first_misfit(
         .order_by(FILE, ROW)
         .limit(1)
     )
-    try:
-        row = execute(connection, failing.sql("duckdb"), values).fetchone()
-    except duckdb.Error:
-        return None
+    row = execute(connection, failing.sql("duckdb"), values).fetchone()
     if not row:
         return None
-    return (_relative(row[0]) if row[0] else None, int(row[1]), str(row[2]))
+    found_keys = {key: str(v) for key, v in zip(keys, row[3:], strict=True)}
+    return (_relative(row[0]) if row[0] else None, int(row[1]), str(row[2]), found_keys)
 
 
 def _relative(path: str) -> str:

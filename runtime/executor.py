@@ -268,6 +268,8 @@ class Executor:
             table=self.plan.write.table,
             full_refresh=self.full_refresh,
         )
+        started = {"event": "run_started", "run_id": self.summary.run_id, "recipe": self.plan.name}
+        log.info("run started", extra={"fields": started})
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
         self.streamed_query: binding.StreamedQuery | None = None
@@ -604,7 +606,7 @@ class Executor:
     def _ingest_driver_rows(self, step: ExtractStep) -> int:
         rows = 0
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
-        with self.progress.task(f"extract {step.source}") as task:
+        with self.progress.task(f"extract {step.label}") as task:
             for table in self._driver_batches(step, batch_size):
                 self._append_batch(table, first=rows == 0 and not self._batches_exist())
                 rows += table.num_rows
@@ -651,7 +653,7 @@ class Executor:
             batches: Iterable[Any] = (
                 produced.read(context) if hasattr(produced, "read") else produced
             )
-            with self.progress.task(f"extract {step.source}") as task:
+            with self.progress.task(f"extract {step.label}") as task:
                 for batch in batches:
                     table = to_arrow(batch)
                     self._append_batch(table, first=rows == 0 and not self._batches_exist())

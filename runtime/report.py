@@ -15,7 +15,8 @@ def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
     )
     lines = [
         f"{summary.recipe}: {summary.status}" + (" (full refresh)" if summary.full_refresh else ""),
-        f"  rows read     {summary.rows_read:,}",
+        f"  rows read     {summary.rows_read:,}"
+        + (f"  from {plan.extract.label}" if plan.extract.reader == "database" else ""),
         f"  rows written  {summary.rows_written:,}  into {where}, "
         + ("overwrite (full refresh)" if summary.full_refresh else write.write_mode),
         f"  duration      {summary.duration_seconds:.2f} s ({rate:,.0f} rows/s)",

@@ -198,3 +198,45 @@ def test_the_readme_quick_start_recipe_runs(tmp_path):
     )
     assert result.code == 0, result.err
     assert "rows written  7" in result.out
+
+
+def test_log_format_json_prints_run_started_and_finished_as_json_lines(demo, cli):
+    result = cli("run", "r.yaml", "--log-format", "json")
+    assert result.code == 0
+    lines = [json.loads(line) for line in result.err.splitlines()]
+    events = {line.get("event"): line for line in lines}
+    started, finished = events["run_started"], events["run_finished"]
+    assert started["recipe"] == "cli_demo" and started["run_id"] == finished["run_id"]
+    assert finished["status"] == "success"
+    assert finished["rows_read"] == 2 and finished["rows_written"] == 2
+    assert isinstance(finished["seconds"], float)
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_log_format_json_prints_the_final_error_as_json(demo, cli):
+    demo.write("data/a.csv", "id,updated_at\n1,not a time\n")
+    demo.write(
+        "r.yaml",
+        RECIPE.replace("updated_at}", "updated_at}\n  options: {all_varchar: true}").replace(
+            "destination:",
+            "transform:\n  steps: [{type: cast, columns: {updated_at: datetime}}]\ndestination:",
+        ),
+    )
+    result = cli("--log-format", "json", "run", "r.yaml")
+    assert result.code == 3
+    lines = [json.loads(line) for line in result.err.splitlines()]
+    error = lines[-1]
+    assert error["event"] == "error" and error["level"] == "error"
+    assert error["exit_code"] == 3 and error["error_class"] == "TransformError"
+    assert "'not a time'" in error["message"]
+    usage = cli("--log-format", "json", "run")
+    assert usage.code == 2
+    assert json.loads(usage.err.strip())["exit_code"] == 2
+
+
+def test_show_state_accepts_a_recipe_path_as_well_as_a_name(demo, cli):
+    assert cli("run", "r.yaml").code == 0
+    by_name = cli("show-state", "cli_demo")
+    by_path = cli("show-state", "r.yaml")
+    assert by_name.code == 0 and by_path.code == 0
+    assert by_path.out == by_name.out and "2024-01-02" in by_path.out

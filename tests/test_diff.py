@@ -120,6 +120,8 @@ def only(changes, path):
         (change("merge_keys: [id]", "merge_keys: [id]\n  hard_delete_column: gone"),
          "destination.hard_delete_column", "changed", BACKFILL),
         (change("path: data/*.csv", "path: other/*.csv"), "source", "added", BACKFILL),
+        (change("merge_keys: [id]", "merge_keys: [id]\n  merge_strategy: delete_insert"),
+         "destination.merge_strategy", "changed", DESTRUCTIVE),
     ],
 )  # fmt: skip
 def test_each_change_gets_its_risk(project, cli, edit, path, kind, risk):
@@ -524,3 +526,31 @@ def test_load_input_compiles_each_kind(project):
     assert load_input("p.json") == plan
     project.write("p.plan", plan.to_json())  # a plan by its content, whatever its name
     assert load_input("p.plan") == plan
+
+
+PG_RECIPE = """
+name: pg_orders
+source:
+  type: postgres
+  host: 127.0.0.1
+  database: test
+  user: postgres
+  password: "{{ env.DIFF_TEST_PG_PASSWORD }}"
+  table: public.orders
+destination:
+  type: duckdb
+  database: out.duckdb
+  table: main.orders
+"""
+
+
+def test_diff_compiles_without_secret_environment_variables(project, cli, monkeypatch):
+    monkeypatch.delenv("DIFF_TEST_PG_PASSWORD", raising=False)
+    project.write("old.yaml", PG_RECIPE)
+    project.write("new.yaml", PG_RECIPE.replace("main.orders", "main.orders2"))
+    result = cli("diff", "old.yaml", "new.yaml", "--format", "json")
+    assert result.code == 1, result.err
+    assert any(c["path"].startswith("destination") for c in result.json())
+    project.write("bad.yaml", PG_RECIPE.replace("host: 127.0.0.1", "host: '{{ env.NO_HOST }}'"))
+    missing = cli("diff", "old.yaml", "bad.yaml")
+    assert missing.code == 2 and "NO_HOST" in missing.err  # not a secret: still needed

@@ -543,3 +543,52 @@ def test_merge_keys_through_a_cast_are_not_source_keys(project):
     document["destination"]["merge_keys"] = ["id"]
     project.write("r.yaml", json.dumps(document))
     assert compile_recipe(from_yaml("r.yaml")).stage.source_keys is None
+
+
+def test_a_cast_error_names_the_database_row_by_its_keys(project, postgres, cli):
+    table = f"{postgres.namespace}.codes"
+    postgres.run(
+        f"CREATE TABLE {table} (id bigint PRIMARY KEY, code text, updated_at timestamp)",
+        f"INSERT INTO {table} SELECT i, i::text, '2024-01-01' FROM generate_series(1, 200) i",
+        f"UPDATE {table} SET code = 'x144' WHERE id = 144",
+    )
+    document = {
+        "name": "codes",
+        "source": {
+            **postgres.source("codes"),
+            "incremental": {"strategy": "cursor", "cursor_column": "updated_at"},
+        },
+        "transform": {"steps": [{"type": "cast", "columns": {"code": "int"}}]},
+        "destination": {
+            "type": "duckdb",
+            "database": "out.duckdb",
+            "table": "main.codes",
+            "write_mode": "merge",
+            "merge_keys": ["id"],
+        },
+        "runtime": {"retries": 0},
+    }
+    project.write("r.yaml", json.dumps(document))
+    result = cli("run", "r.yaml")
+    assert result.code == 3, result.err
+    assert "'x144'" in result.err and "id=144" in result.err, result.err
+    assert "(row " not in result.err
+
+
+def test_database_steps_name_the_table_and_server_never_the_password(project, postgres, cli):
+    table = f"{postgres.namespace}.labelled"
+    postgres.run(f"CREATE TABLE {table} (id bigint)", f"INSERT INTO {table} VALUES (1)")
+    document = {
+        "name": "labelled",
+        "source": {**postgres.source("labelled"), "password": "pw-not-shown"},
+        "destination": {"type": "duckdb", "database": "out.duckdb", "table": "main.labelled"},
+    }
+    project.write("r.yaml", json.dumps(document))
+    where = f"in {postgres.url.database} on {postgres.url.host}:{postgres.url.port}"
+    label = f"postgres {table} {where}"
+    plan = cli("compile", "r.yaml", "--format", "text")
+    run = cli("run", "r.yaml")
+    assert run.code == 0, run.err
+    assert f"from {label}" in run.out
+    assert plan.code == 0 and f"extract  {label}" in plan.out, plan.out
+    assert "pw-not-shown" not in run.out + run.err + plan.out
