@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure import measure  # noqa: E402
+from measure import measure
 
 SIZES = (50_000, 100_000, 300_000)
 
