@@ -51,26 +51,24 @@ def parse_table_name(text: str) -> tuple[str, ...]:
     """`main."o'brien orders"` -> ("main", "o'brien orders"). Only identifiers are allowed."""
     try:
         table = sqlglot.parse_one(text, into=exp.Table, dialect="duckdb")
-    except sqlglot.errors.ParseError:
+    except sqlglot.errors.SqlglotError:  # a parse or a token error (an unclosed quote)
         table = None
     parts = table.parts if isinstance(table, exp.Table) else []
-    if (
-        not parts
-        or len(parts) > 3
-        or not all(isinstance(p, exp.Identifier) for p in parts)
-        or exp.table_name(table, dialect="duckdb") != _normalise_sql(text)  # type: ignore[arg-type]
-    ):
+    if not parts or len(parts) > 3 or not all(isinstance(p, exp.Identifier) for p in parts):
         raise PydanticCustomError(
             "table_name",
             "not a table name",
-            {"hint": 'write [catalog.][schema.]table; quote odd names: main."my table"'},
+            {"hint": f"write [catalog.][schema.]table; quote odd names: {_quoted_hint(text)}"},
         )
     return tuple(p.name for p in parts)
 
 
-def _normalise_sql(text: str) -> str:
-    table = sqlglot.parse_one(text, into=exp.Table, dialect="duckdb")
-    return exp.table_name(table, dialect="duckdb")
+def _quoted_hint(text: str) -> str:
+    """`main.o'brien orders` -> `main."o'brien orders"`: each dotted part quoted where needed."""
+    schema, dot, name = text.rpartition(".")
+    quoted = exp.to_identifier(name or text, quoted=True).sql("duckdb")
+    plain = schema.isidentifier() if schema else True
+    return f"{schema}{dot}{quoted}" if plain else exp.to_identifier(text, quoted=True).sql("duckdb")
 
 
 TableName = Annotated[str, AfterValidator(lambda v: (parse_table_name(v), v)[1])]
