@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from recipec.compiler.lowering import lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
+from recipec.compiler.secrets import recipe_secrets
 from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
 from recipec.compiler.typecheck import declared_columns, file_columns
 from recipec.compiler.types import duckdb_spelling
@@ -45,6 +46,8 @@ class Recipe:
     validated: ValidatedRecipe
     secrets: Mapping[str, SecretReference]
     templated: frozenset[str]
+    vars: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The vars it was rendered with: a run resolves the secrets that read them again."""
 
     def __repr__(self) -> str:
         return f"Recipe(name={self.name!r}, path={str(self.path)!r})"
@@ -73,8 +76,9 @@ def load_recipe(
         files=resolved.files,
         tree=rendered.tree,
         validated=validated,
-        secrets=rendered.secrets,
+        secrets=recipe_secrets(validated, rendered),
         templated=rendered.templated,
+        vars=dict(vars or {}),
     )
 
 

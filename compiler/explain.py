@@ -8,7 +8,7 @@ from typing import Any
 
 from recipec.compiler.driver import Recipe
 from recipec.compiler.inheritance import parse_dot_path, portable_name
-from recipec.compiler.yaml_loader import Node, find, format_path, to_plain
+from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path, to_plain
 from recipec.errors import Problem, RecipeError, did_you_mean
 
 REDACTED = "***"
@@ -33,14 +33,29 @@ def explain(recipe: Recipe, key: str) -> str:
                 )
             ]
         )
-    secret = format_path(path) in recipe.secrets
-    lines = [f"{format_path(path)} = {REDACTED if secret else _shown(to_plain(node))}"]
+    secrets = {parse_dot_path(p) for p in recipe.secrets}
+    lines = [f"{format_path(path)} = {_shown_masked(node, path, secrets)}"]
     lines.append(f"  set at {_where(node)}")
     if node.history:
         lines.append("  overriding, oldest first:")
-        for earlier in node.history:
-            lines.append(f"    {_where(earlier)}: {_shown(to_plain(earlier))}")
+        for earlier in node.history:  # an older value of a secret is a secret too
+            lines.append(f"    {_where(earlier)}: {_shown_masked(earlier, path, secrets)}")
     return "\n".join(lines)
+
+
+def _shown_masked(node: Node, path: KeyPath, secrets: set[KeyPath]) -> str:
+    return REDACTED if path in secrets else _shown(_masked(node, path, secrets))
+
+
+def _masked(node: Node, path: KeyPath, secrets: set[KeyPath]) -> Any:
+    """The node's plain value with every secret in it, at any depth, shown as `***`."""
+    if path in secrets:
+        return REDACTED
+    if node.is_mapping:
+        return {k: _masked(v, (*path, k), secrets) for k, v in node.value.items()}
+    if node.is_sequence:
+        return [_masked(v, (*path, i), secrets) for i, v in enumerate(node.value)]
+    return to_plain(node)
 
 
 def _where(node: Node) -> str:

@@ -59,6 +59,13 @@ def portable_name(path: Path) -> str:
     return Path(os.path.relpath(resolved)).as_posix()
 
 
+def file_of(name: str) -> Path:
+    """The file a plan names with `portable_name`."""
+    if name.startswith(STDLIB_PREFIX):
+        return stdlib_root() / name[len(STDLIB_PREFIX) :]
+    return Path(name)
+
+
 def resolve_recipe(path: str | os.PathLike[str]) -> ResolvedRecipe:
     """Load `path` and everything it extends, deepest parent first."""
     root = Path(path)

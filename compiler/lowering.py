@@ -34,6 +34,7 @@ from recipec.compiler.plan import (
     WriteStep,
 )
 from recipec.compiler.python_step import output_table
+from recipec.compiler.yaml_loader import format_path
 
 SOURCE = "_recipec_source"
 BATCHES = "_recipec_batches"
@@ -65,7 +66,13 @@ def lower(ir: LoadIR, *, lineage: bool = True) -> Plan:
         plugins=list(ir.plugins),
         plugin_paths=list(ir.plugin_paths),
         secrets={
-            path: SecretRef(template=ref.template, env=list(ref.env_vars), vars=dict(ref.vars))
+            path: SecretRef(
+                template=ref.template,
+                env=list(ref.env_vars),
+                vars=list(ref.var_names),
+                file=ref.file,
+                key=format_path(ref.key) if ref.file else None,
+            )
             for path, ref in sorted(ir.secrets.items())
         },
         steps=[

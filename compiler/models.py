@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import typing
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import sqlglot
@@ -80,6 +82,15 @@ class SecretField:
 
 
 SecretSetting = Annotated[str, SecretField()]
+
+
+def holds_secret(annotation: Any, metadata: Iterable[Any] = ()) -> bool:
+    """Whether a field's type carries `SecretField`, also inside `SecretSetting | None`."""
+    if any(isinstance(m, SecretField) for m in metadata):
+        return True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return any(isinstance(m, SecretField) for m in typing.get_args(annotation)[1:])
+    return any(holds_secret(arg) for arg in typing.get_args(annotation))
 
 
 class PathField:

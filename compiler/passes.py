@@ -6,12 +6,10 @@ derives facts the lowering needs.
 
 from __future__ import annotations
 
-import typing
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from recipec.compiler.ir import LoadIR
-from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, SecretField
+from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, holds_secret
 from recipec.compiler.typecheck import check_types
 from recipec.errors import Problem, RecipeError
 
@@ -128,16 +126,7 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
     if not writes_sql:
         return True
     info = type(config).model_fields.get(field)
-    return info is not None and _marked(info.annotation, info.metadata)
-
-
-def _marked(annotation: Any, metadata: Iterable[Any] = ()) -> bool:
-    """Whether a field's type carries `SecretField`, also inside `SecretSetting | None`."""
-    if any(isinstance(m, SecretField) for m in metadata):
-        return True
-    if typing.get_origin(annotation) is typing.Annotated:
-        return any(isinstance(m, SecretField) for m in typing.get_args(annotation)[1:])
-    return any(_marked(arg) for arg in typing.get_args(annotation))
+    return info is not None and holds_secret(info.annotation, info.metadata)
 
 
 def check_write_mode(ir: LoadIR) -> LoadIR:

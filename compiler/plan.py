@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recipec.errors import RecipeError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Engine tables the plan's statements name and the runtime fills.
 READ = "_recipec_read"
@@ -40,11 +40,15 @@ class RecipeFileRef(PlanModel):
 
 
 class SecretRef(PlanModel):
-    """How the runtime resolves a secret again: its template and the environment it reads."""
+    """How the runtime resolves a secret again, never its value: its template and the names of
+    the environment variables and vars it reads (a run asks for those vars again), or, for a
+    value written as it is, the recipe file and key that hold it."""
 
-    template: str
-    env: list[str]
-    vars: dict[str, str] = {}
+    template: str | None = None
+    env: list[str] = []
+    vars: list[str] = []
+    file: str | None = None
+    key: str | None = None
 
 
 class IncrementalSpec(PlanModel):

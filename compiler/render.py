@@ -9,6 +9,7 @@ from recipec.compiler.plan import (
     CommitStateStep,
     ExtractStep,
     Plan,
+    SecretRef,
     StageStep,
     TransformStep,
     WriteStep,
@@ -17,6 +18,15 @@ from recipec.compiler.plan import (
 
 def _sql_block(sql: str) -> str:
     return textwrap.indent(sql, "      | ")
+
+
+def _secret_origin(ref: SecretRef) -> str:
+    """What a secret is read from: `env PG_PASSWORD`, `var pw`, or the file that holds it."""
+    if ref.file is not None:
+        return ref.file
+    read = [f"env {', '.join(ref.env)}"] if ref.env else []
+    read += [f"var {', '.join(ref.vars)}"] if ref.vars else []
+    return "; ".join(read) or "template"
 
 
 def render_plan(plan: Plan) -> str:
@@ -29,7 +39,7 @@ def render_plan(plan: Plan) -> str:
     if plan.secrets:
         lines.append(
             "  secrets (resolved at run time): "
-            + ", ".join(f"{path} <- env {', '.join(ref.env)}" for path, ref in plan.secrets.items())
+            + ", ".join(f"{path} <- {_secret_origin(ref)}" for path, ref in plan.secrets.items())
         )
     lines.append("")
     for number, step in enumerate(plan.steps, start=1):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
 
 from recipec.compiler.diff import same_type
+from recipec.compiler.inheritance import file_of
 from recipec.compiler.plan import Column, Plan
 from recipec.errors import DataLoaderError
 
@@ -19,21 +19,13 @@ class StalePlanError(DataLoaderError):
     exit_code = 1
 
 
-def _file_on_disk(name: str) -> Path:
-    from recipec.compiler.inheritance import STDLIB_PREFIX, stdlib_root
-
-    if name.startswith(STDLIB_PREFIX):
-        return stdlib_root() / name[len(STDLIB_PREFIX) :]
-    return Path(name)
-
-
 def stale_files(plan: Plan) -> list[str]:
     """The plan's recipe files that still exist at their paths (relative to the working
     directory) but whose content changed since it was compiled. A missing file is fine: a saved
     plan runs without its recipe."""
     changed = []
     for ref in plan.files:
-        path = _file_on_disk(ref.path)
+        path = file_of(ref.path)
         try:
             content = path.read_bytes()
         except OSError:

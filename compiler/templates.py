@@ -18,7 +18,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from recipec.compiler.yaml_loader import KeyPath, Node, format_path
-from recipec.errors import Problem
+from recipec.errors import Problem, RecipeError
 
 SECRET_KEY = re.compile(
     r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
@@ -35,21 +35,34 @@ class TemplateLookupError(Exception):
 
 @dataclass(frozen=True)
 class SecretReference:
-    """How to resolve a secret again at run time: the template and what it read."""
+    """How to resolve a secret again at run time, never its value: the template with the names
+    of the environment variables and vars it reads, or, for a value written as it is, the recipe
+    file and key that hold it."""
 
-    template: str
-    env_vars: tuple[str, ...]
-    vars: tuple[tuple[str, str], ...] = ()
+    template: str | None
+    env_vars: tuple[str, ...] = ()
+    var_names: tuple[str, ...] = ()
+    file: str | None = None
+    """A literal secret: the recipe file it is written in."""
+    key: KeyPath = ()
+    """A literal secret: its key path in that file."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {"template": self.template, "env": list(self.env_vars), "vars": dict(self.vars)}
+    def resolve(self, recipe_name: str, vars: Mapping[str, Any]) -> str:
+        """The value. Raises `TemplateLookupError` when a var or environment variable it reads
+        is not set, or the file no longer holds it."""
+        if self.template is not None:
+            return render_string(self.template, vars=vars, recipe_name=recipe_name).value
+        from recipec.compiler.inheritance import file_of
+        from recipec.compiler.yaml_loader import find, load_yaml_file
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SecretReference:
-        return cls(data["template"], tuple(data["env"]), tuple(sorted(data["vars"].items())))
-
-    def resolve(self, recipe_name: str) -> str:
-        return render_string(self.template, vars=dict(self.vars), recipe_name=recipe_name).value
+        assert self.file is not None
+        try:
+            node = find(load_yaml_file(file_of(self.file)), self.key)
+        except (OSError, RecipeError) as exc:
+            raise TemplateLookupError(f"cannot read {self.file}: {exc}") from None
+        if node is None or not isinstance(node.value, str) or _is_template(node.value):
+            raise TemplateLookupError(f"{self.file} no longer holds {format_path(self.key)}")
+        return node.value
 
 
 @dataclass
@@ -146,7 +159,11 @@ def _is_template(value: Any) -> bool:
 class RenderedTree:
     tree: Node
     secrets: Mapping[str, SecretReference]
-    """Secret values by dot path."""
+    """Values that are secrets by what they read (`secret()`, the environment under a
+    secret-looking key), by dot path."""
+    references: Mapping[str, SecretReference]
+    """How to render each templated value again, by dot path (a field that holds secrets makes
+    its value one whatever the template read)."""
     templated: frozenset[str]
     """Dot paths of every value produced by a template (paths in them resolve against the CWD)."""
     problems: tuple[Problem, ...]
@@ -160,6 +177,7 @@ def render_tree(
     `resolve_secrets`, a secret whose environment variable is not set reads as `***` (what is
     compiled for a diff connects to nothing); any other missing variable is still an error."""
     problems: list[Problem] = []
+    references: dict[str, SecretReference] = {}
     secrets: dict[str, SecretReference] = {}
     templated: set[str] = set()
     name_node = tree.get("name")
@@ -198,16 +216,15 @@ def render_tree(
             problems.append(_problem(node, dotted, f"template error: {exc}"))
             return node
         templated.add(dotted)
-        if rendered.reads.called_secret or (rendered.reads.env and SECRET_KEY.search(key)):
-            secrets[dotted] = SecretReference(
-                node.value,
-                tuple(sorted(rendered.reads.env)),
-                tuple(sorted(rendered.reads.vars.items())),
-            )
+        references[dotted] = SecretReference(
+            node.value, tuple(sorted(rendered.reads.env)), tuple(sorted(rendered.reads.vars))
+        )
+        if is_secret:
+            secrets[dotted] = references[dotted]
         return node.with_value(rendered.value)
 
     result = visit(tree, ())
-    return RenderedTree(result, secrets, frozenset(templated), tuple(problems))
+    return RenderedTree(result, secrets, references, frozenset(templated), tuple(problems))
 
 
 def _problem(node: Node, path: str, message: str) -> Problem:

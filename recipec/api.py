@@ -26,10 +26,12 @@ def run_plan(
     full_refresh: bool = False,
     progress: bool = False,
     refuse_stale: bool = False,
+    vars: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Execute a compiled plan. With `refuse_stale` (a saved plan), refuse it when one of its
     recipe files changed since it was compiled, or the destination table no longer has the
-    columns it writes (`StalePlanError`)."""
+    columns it writes (`StalePlanError`). `vars` gives the vars its secrets read: a plan keeps
+    their names, never their values."""
     from recipec.runtime.executor import Executor
     from recipec.runtime.progress import Progress
     from recipec.runtime.state import LocalStateBackend
@@ -41,6 +43,7 @@ def run_plan(
         full_refresh=full_refresh,
         progress=Progress(progress),
         refuse_stale=refuse_stale,
+        vars=vars,
     ).run()
 
 
@@ -52,7 +55,7 @@ def run_recipe(
 ) -> RunSummary:
     """Compile and run a loaded recipe."""
     plan = compile_recipe(recipe, lineage=False)  # only a reader of the plan needs lineage
-    return run_plan(plan, state_backend, full_refresh=full_refresh)
+    return run_plan(plan, state_backend, full_refresh=full_refresh, vars=recipe.vars)
 
 
 def run_recipe_from_yaml(

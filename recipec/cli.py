@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from recipec import redaction
 from recipec._version import __version__
 from recipec.errors import DataLoaderError, Interrupted, RecipeError, UsageError, did_you_mean
 
@@ -450,13 +451,18 @@ def run(
         raise UsageError("give a RECIPE or --plan FILE (one of the two)")
     values = _parse_vars(vars_)
     if plan_file is not None:
-        if values:
-            raise UsageError("--var applies when compiling; a saved plan is already compiled")
         try:
             text = Path(plan_file).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read plan file {plan_file}: {exc.strerror}") from None
         plan = Plan.from_json(text, plan_file)
+        from recipec.runtime.secrets import unused_vars
+
+        if unused := unused_vars(plan, values):
+            raise UsageError(
+                f"--var {unused[0]}: a saved plan has its vars compiled in; --var gives only the "
+                "vars its secrets read"
+            )
     else:
         plan = compile_recipe(from_yaml(recipe, values), lineage=False)  # type: ignore[arg-type]
     show_progress = output == "text" and log_format == "text" and sys.stderr.isatty()
@@ -466,6 +472,7 @@ def run(
         full_refresh=full_refresh,
         progress=show_progress,
         refuse_stale=plan_file is not None,
+        vars=values,
     )
     log.info(
         "run finished",
@@ -599,10 +606,15 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     log_format = _log_format_of(args)
+    with redaction.redacted_output():
+        _main(args, debug, log_format, exit_when_done=argv is None)
+
+
+def _main(args: list[str], debug: bool, log_format: str, exit_when_done: bool) -> None:
     _setup_logging(debug, log_format if log_format in ("text", "json") else "text")
     try:
         _invoke(args)
-        if argv is None:  # the program is done: a late signal must not turn it into a kill
+        if exit_when_done:  # the program is done: a late signal must not turn it into a kill
             from recipec.runtime.interrupts import HANDLED
 
             for number in HANDLED:

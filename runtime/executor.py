@@ -20,7 +20,7 @@ import os
 import queue
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +30,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from recipec import duckdb_connection
+from recipec import duckdb_connection, redaction
 from recipec._version import __version__
 from recipec.batch import to_arrow
 from recipec.compiler.connectors.statements import table_expression
@@ -68,7 +68,7 @@ from recipec.runtime import (
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext
 from recipec.runtime.python_steps import run_python_steps
-from recipec.runtime.secrets import Redactor, resolve_secrets, transform_parameters
+from recipec.runtime.secrets import resolve_secrets, transform_parameters
 from recipec.runtime.state import CursorState, FileState, State, StateBackend, StateMetadata
 
 log = logging.getLogger("recipec.runtime")
@@ -166,8 +166,11 @@ class Executor:
         full_refresh: bool = False,
         progress: Progress | None = None,
         refuse_stale: bool = False,
+        vars: Mapping[str, Any] | None = None,
     ) -> None:
         self.plan = plan
+        self.vars = dict(vars or {})
+        """The vars the plan's secrets read (a plan keeps only their names)."""
         self.backend = state_backend
         self.full_refresh = full_refresh
         self.refuse_stale = refuse_stale
@@ -175,7 +178,6 @@ class Executor:
         self.progress = progress or Progress(enabled=False)
         self.window: tuple[str, str] | None = None
         """The backfill window this attempt reads, if any."""
-        self.redactor = Redactor()
 
     def run(self) -> RunSummary:
         import tenacity
@@ -188,7 +190,7 @@ class Executor:
             before_sleep=lambda s: log.warning(
                 "retrying after a transient failure (attempt %d): %s",
                 s.attempt_number,
-                self.redactor(str(s.outcome.exception() if s.outcome else "")),
+                redaction.redact(str(s.outcome.exception() if s.outcome else "")),
             ),
             reraise=True,
         )
@@ -205,7 +207,7 @@ class Executor:
                         raise
                     raise interrupted from None
         except DataLoaderError as exc:
-            exc.message = self.redactor(exc.message)
+            exc.message = redaction.redact(exc.message)
             exc.args = (exc.message,)
             raise
         finally:
@@ -282,8 +284,8 @@ class Executor:
         """Locks held until the attempt ends."""
         ensure_builtins()
         _import_plan_plugins(self.plan)
-        self.extract_config, self.write_config = resolve_secrets(self.plan, self.redactor)
-        parameters = transform_parameters(self.plan, self.redactor)
+        self.extract_config, self.write_config = resolve_secrets(self.plan, self.vars)
+        parameters = transform_parameters(self.plan, self.vars)
         self._prepare_files(self.plan.extract)
 
         write = self.plan.write

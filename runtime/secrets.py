@@ -3,50 +3,34 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
+from recipec import redaction
+from recipec.compiler.inheritance import parse_dot_path
 from recipec.compiler.plan import Plan
 from recipec.compiler.templates import SecretReference, TemplateLookupError
 from recipec.errors import RecipeError
 
-REDACTED = "***"
 
-
-class Redactor:
-    """Replaces every secret value it has seen with `***`."""
-
-    def __init__(self) -> None:
-        self.values: set[str] = set()
-
-    def add(self, value: str) -> None:
-        if value:
-            self.values.add(value)
-
-    def __call__(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, REDACTED)
-        return text
-
-
-def resolve_secrets(plan: Plan, redactor: Redactor) -> tuple[dict[str, Any], dict[str, Any]]:
+def resolve_secrets(plan: Plan, vars: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The source and destination configs with each `***` replaced by its resolved secret."""
     configs = {
         "source": copy.deepcopy(plan.extract.config),
         "destination": copy.deepcopy(plan.write.config),
     }
     for path in plan.secrets:
-        block, *keys = path.split(".")
+        block, *keys = parse_dot_path(path)
         if block not in configs or not keys:
             continue
-        value = _resolve(plan, path, redactor)
-        target = configs[block]
+        target: Any = configs[block]
         for key in keys[:-1]:
             target = target[key]
-        target[keys[-1]] = value
+        target[keys[-1]] = _resolve(plan, path, vars)
     return configs["source"], configs["destination"]
 
 
-def transform_parameters(plan: Plan, redactor: Redactor) -> dict[str, Any]:
+def transform_parameters(plan: Plan, vars: Mapping[str, Any]) -> dict[str, Any]:
     """The DuckDB variables transform steps read (`step_<index>_<field>`): the config's value,
     or the resolved secret where the recipe gave one."""
     from recipec.compiler.lowering import parameter_name
@@ -56,17 +40,35 @@ def transform_parameters(plan: Plan, redactor: Redactor) -> dict[str, Any]:
         for field in step.parameters:
             path = f"transform.steps[{step.index}].{field}"
             secret = path in plan.secrets
-            value = _resolve(plan, path, redactor) if secret else step.config.get(field)
+            value = _resolve(plan, path, vars) if secret else step.config.get(field)
             values[parameter_name(step.index, field)] = value
     return values
 
 
-def _resolve(plan: Plan, path: str, redactor: Redactor) -> str:
+def unused_vars(plan: Plan, vars: Mapping[str, Any]) -> list[str]:
+    """Vars given to a saved plan that none of its secrets read (the rest are compiled in)."""
+    read = {name for ref in plan.secrets.values() for name in ref.vars}
+    return sorted(set(vars) - read)
+
+
+def _resolve(plan: Plan, path: str, vars: Mapping[str, Any]) -> str:
     ref = plan.secrets[path]
-    reference = SecretReference(ref.template, tuple(ref.env), tuple(sorted(ref.vars.items())))
+    missing = [name for name in ref.vars if name not in vars]
+    if missing:
+        raise RecipeError(
+            f"the secret at {path} reads var '{missing[0]}', which a plan does not keep: pass "
+            f"it with --var {missing[0]}=VALUE"
+        )
+    reference = SecretReference(
+        ref.template,
+        tuple(ref.env),
+        tuple(ref.vars),
+        file=ref.file,
+        key=parse_dot_path(ref.key) if ref.key else (),
+    )
     try:
-        value = reference.resolve(plan.name)
+        value = reference.resolve(plan.name, vars)
     except TemplateLookupError as exc:
         raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
-    redactor.add(value)
+    redaction.register(value)
     return value

@@ -30,3 +30,12 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    """Secrets one test registers for redaction must not redact another test's output."""
+    from recipec import redaction
+
+    with redaction.scope():
+        yield

@@ -50,7 +50,7 @@ def test_compile_prints_a_readable_plan_json_or_a_file(demo, cli):
     assert json.loads(cli("compile", "r.yaml", "--format", "json").out)["name"] == "cli_demo"
     written = cli("compile", "r.yaml", "-o", "plan.json")
     assert written.code == 0 and written.out == ""
-    assert json.loads((demo.root / "plan.json").read_text())["format_version"] == 2
+    assert json.loads((demo.root / "plan.json").read_text())["format_version"] == 3
 
 
 def test_a_saved_plan_runs_without_its_recipe(demo, cli):

@@ -109,7 +109,9 @@ def test_secrets_never_appear_in_plans_but_are_resolved_when_the_plan_runs(secre
     assert plan["secrets"]["source.token"] == {
         "env": ["API_TOKEN"],
         "template": "{{ env_var('API_TOKEN') }}",
-        "vars": {},
+        "vars": [],
+        "file": None,
+        "key": None,
     }
     assert plan["secrets"]["source.url"]["env"] == ["API_KEY"]
     assert "SECRET" not in cli("compile", "r.yaml").out
