@@ -48,6 +48,8 @@ class Recipe:
     templated: frozenset[str]
     vars: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The vars it was rendered with: a run resolves the secrets that read them again."""
+    templates: Mapping[str, SecretReference] = field(default_factory=dict, repr=False)
+    """Every templated value by dot path, with the environment variables and vars it read."""
 
     def __repr__(self) -> str:
         return f"Recipe(name={self.name!r}, path={str(self.path)!r})"
@@ -79,6 +81,7 @@ def load_recipe(
         secrets=recipe_secrets(validated, rendered),
         templated=rendered.templated,
         vars=dict(vars or {}),
+        templates=rendered.references,
     )
 
 

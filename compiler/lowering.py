@@ -18,6 +18,7 @@ from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.plan import (
+    BATCHES,
     LOADED_KEYS,
     NEW_KEYS,
     READ,
@@ -37,7 +38,6 @@ from recipec.compiler.python_step import output_table
 from recipec.compiler.yaml_loader import format_path
 
 SOURCE = "_recipec_source"
-BATCHES = "_recipec_batches"
 """Where Python sources' batches are staged before the read query runs."""
 REDACTED = "***"
 

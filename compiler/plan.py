@@ -24,6 +24,8 @@ ROW_HASH = "_recipec_row_hash"
 LOADED_KEYS = "_recipec_loaded_keys"
 """The hashes of the source rows loaded at the watermark, put in the engine from where they are
 stored (`row_hash`)."""
+BATCHES = "_recipec_batches"
+"""What a Python source or the database driver produced, staged for the read query."""
 NEW_KEYS = "_recipec_new_keys"
 """The hashes the run stores for the next one (`row_hash`)."""
 

@@ -4,19 +4,46 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recipec.compiler.driver import Recipe, compile_recipe, load_recipe
-from recipec.compiler.plan import Plan
-
 if TYPE_CHECKING:
+    from recipec.compiler.driver import Recipe
+    from recipec.compiler.plan import Plan
     from recipec.runtime.executor import RunSummary
     from recipec.runtime.state import StateBackend
 
 
 def from_yaml(path: str | os.PathLike[str], vars: Mapping[str, Any] | None = None) -> Recipe:
     """Load a recipe file: resolve `extends:`, render templates, validate."""
+    from recipec.compiler.driver import load_recipe
+
     return load_recipe(path, vars)
+
+
+def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = True) -> Plan:
+    """Lower a loaded recipe into its plan; connects to nothing unless `introspect`."""
+    from recipec.compiler.driver import compile_recipe as lower_recipe
+
+    return lower_recipe(recipe, introspect=introspect, lineage=lineage)
+
+
+def plan_for_run(
+    path: str | os.PathLike[str],
+    vars: Mapping[str, Any] | None,
+    state_dir: str | os.PathLike[str],
+) -> Plan:
+    """The plan a run of the recipe file executes: compiled, or the one compiled before if
+    nothing it was compiled from changed (kept in `<state_dir>/plans`)."""
+    from recipec.compiler.plan_cache import PlanCache
+
+    cache = PlanCache(Path(state_dir) / "plans")
+    plan = cache.load(path, vars or {})
+    if plan is None:
+        recipe = from_yaml(path, vars)
+        plan = compile_recipe(recipe, lineage=False)  # only a reader of the plan needs lineage
+        cache.store(recipe, plan)
+    return plan
 
 
 def run_plan(
@@ -65,17 +92,18 @@ def run_recipe_from_yaml(
     *,
     full_refresh: bool = False,
 ) -> RunSummary:
-    """Load, compile and run a recipe file, keeping state in `state_dir`."""
+    """Load, compile (or reuse the plan compiled before) and run a recipe file, keeping state
+    in `state_dir`."""
     from recipec.runtime.state import LocalStateBackend
 
-    return run_recipe(
-        from_yaml(path, vars), LocalStateBackend(state_dir), full_refresh=full_refresh
-    )
+    plan = plan_for_run(path, vars, state_dir)
+    return run_plan(plan, LocalStateBackend(state_dir), full_refresh=full_refresh, vars=vars)
 
 
 __all__ = [
     "compile_recipe",
     "from_yaml",
+    "plan_for_run",
     "run_plan",
     "run_recipe",
     "run_recipe_from_yaml",

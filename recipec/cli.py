@@ -443,7 +443,7 @@ def run(
 ) -> None:
     """Run RECIPE (or a saved plan with --plan)."""
     log_format = _configure_logging(debug, log_format)
-    from recipec.api import compile_recipe, from_yaml, run_plan
+    from recipec.api import plan_for_run, run_plan
     from recipec.compiler.plan import Plan
     from recipec.runtime.state import LocalStateBackend
 
@@ -464,7 +464,7 @@ def run(
                 "vars its secrets read"
             )
     else:
-        plan = compile_recipe(from_yaml(recipe, values), lineage=False)  # type: ignore[arg-type]
+        plan = plan_for_run(recipe, values, state_dir)  # type: ignore[arg-type]
     show_progress = output == "text" and log_format == "text" and sys.stderr.isatty()
     summary = run_plan(
         plan,

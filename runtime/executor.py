@@ -34,8 +34,8 @@ from recipec import duckdb_connection, redaction
 from recipec._version import __version__
 from recipec.batch import to_arrow
 from recipec.compiler.connectors.statements import table_expression
-from recipec.compiler.lowering import BATCHES
 from recipec.compiler.plan import (
+    BATCHES,
     CommitStateStep,
     ExtractStep,
     Plan,
