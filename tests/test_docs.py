@@ -22,24 +22,26 @@ A fenced block tagged `console` is a terminal session::
 - A command ending in `<<EOF` (or `<<'EOF'`) reads the lines after it, up to a line `EOF`, as
   its standard input; they are not output (`$ cat > orders.yaml <<'EOF'` writes a file).
 - The commands of a block run one after the other in one working directory (a `cd` stays in
-  effect for the rest of the block). It is a fresh copy of the repository's `recipes/` folder
-  in a temporary directory that is a git repository with everything committed (for
-  `recipec diff git:HEAD:...`).
+  effect for the rest of the block). It is a temporary directory holding a fresh copy of the
+  repository's `recipes/` folder and of `tests/docs_files/` (the small recipes and data the
+  docs' examples use, such as `bad.yaml`), with `recipes/` committed to a git repository (for
+  `recipec diff git:main:...`).
 
 The commands are not given to a shell; they are run here, in-process, so that the test is fast
 and the same on every machine. What is understood:
 
 - `recipec ...` (also `.venv/bin/recipec`, `../.venv/bin/recipec`): `recipec.cli.main`;
-- `cd DIR`, `cat FILE...`, `cat > FILE` (with a here-document), `echo ...`, `ls [DIR]`;
+- `cd DIR`, `export NAME=VALUE...`, `cat FILE...`, `cat > FILE` (with a here-document),
+  `echo ...`, `ls [DIR]`;
 - `NAME=VALUE ... COMMAND` (environment variables for that command only), `A && B` (B runs
-  only if A succeeded), `COMMAND | head -N` / `| tail -N`, `COMMAND > FILE`, `# comments`.
+  only if A succeeded), `COMMAND | head -N` / `| tail -N`, `COMMAND > FILE`, `>> FILE`, `# comments`.
 
 Anything else fails the test: extend `_run_simple` or mark the block skipped.
 
 Comparing the output
 --------------------
-Both the expected and the actual output go through `normalise` first: trailing spaces are
-dropped, and the values that change from run to run become placeholders (`NORMALISE`):
+Both the expected and the actual output go through `normalise` first: trailing spaces and
+blank lines at the end are dropped, and the values that change from run to run become placeholders (`NORMALISE`):
 
 - runs of 16 or more hex digits (with a digit among them): fingerprints, run ids, hashes;
 - timings: `0.14 s`, `0.000s`, `(22 rows/s)` and JSON's `"seconds": 0.01`;
@@ -121,7 +123,7 @@ INSERT INTO recipec_docs.customers VALUES
 
 DIRECTIVE = re.compile(r"^<!--\s*docs-test:\s*(\w+)\s*(.*?)\s*-->$")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
-HEREDOC = re.compile(r"\s*<<\s*'?(\w+)'?\s*$")
+HEREDOC = re.compile(r"\s*<<\s*'?(\w+)'?\s*(#.*)?$")
 ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 RECIPEC = re.compile(r"^\s*(\$ )?([\w.]*/)?recipec\s", re.MULTILINE)
 PROMPT = re.compile(r"^\$ ", re.MULTILINE)
@@ -179,7 +181,7 @@ def normalise(text: str, tmp: Path | None = None) -> str:
         text = text.replace(str(tmp.resolve()), "<tmp>").replace(str(tmp), "<tmp>")
     for pattern, replacement in NORMALISE:
         text = re.sub(pattern, replacement, text)
-    return "\n".join(line.rstrip() for line in text.splitlines())
+    return "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n")
 
 
 def matches(expected: str, actual: str) -> bool:
@@ -223,7 +225,7 @@ class Command:
         lines = [f"$ {self.line}{self.heredoc}"]
         if self.heredoc:
             lines += [*self.stdin.splitlines(), HEREDOC.search(self.heredoc)[1]]
-        lines += [line.rstrip() for line in output.splitlines()]
+        lines += [line.rstrip() for line in output.rstrip().splitlines()]
         return "\n".join(lines + ([f"[exit {code}]"] if code else []))
 
 
@@ -280,10 +282,12 @@ class Session:
         return code, output
 
     def _run_pipeline(self, words: list[str], stdin: str) -> tuple[int, str]:
-        target = None
-        if ">" in words:
-            split = words.index(">")
-            words, target = words[:split], words[split + 1]
+        target, mode = None, "w"
+        for operator in (">", ">>"):
+            if operator in words:
+                split = words.index(operator)
+                words, target = words[:split], words[split + 1]
+                mode = "w" if operator == ">" else "a"
         filters: list[list[str]] = []
         if "|" in words:
             split = words.index("|")
@@ -295,7 +299,8 @@ class Session:
         for filter_ in filters:
             out = self._filter(filter_, out)
         if target is not None:
-            Path(target).write_text(out, encoding="utf-8")
+            with open(target, mode, encoding="utf-8") as file:
+                file.write(out)
             out = ""
         return code, out + err
 
@@ -331,6 +336,8 @@ class Session:
             return 0
         if program == "cd":
             os.chdir(args[0])
+        elif program == "export":
+            os.environ.update(arg.partition("=")[::2] for arg in args)
         elif program == "cat" and not args:
             print(stdin, end="")
         elif program == "cat":
@@ -400,12 +407,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def workdir(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root = tmp_path / "work"
     shutil.copytree(template, root)
+    shutil.copytree(Path(__file__).parent / "docs_files", root, dirs_exist_ok=True)
     monkeypatch.chdir(root)
-    monkeypatch.setenv("NO_COLOR", "1")
-    return root
+    saved = dict(os.environ)
+    yield root
+    os.environ.clear()  # what the block exported
+    os.environ.update(saved)
 
 
 @pytest.fixture
