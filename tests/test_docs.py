@@ -60,7 +60,7 @@ that command are lost: put them back), for you to review in `git diff`.
 Python blocks
 -------------
 A fenced block tagged `pycon` (`>>> ` prompts) runs with doctest (ELLIPSIS on), in the same kind
-of working directory. Blocks tagged `python`, `yaml`, `sh` and the rest are not run; a `sh` block
+of working directory. Each block starts with fresh globals: import what it uses. Blocks tagged `python`, `yaml`, `sh` and the rest are not run; a `sh` block
 may not contain a `recipec` command (make it a `console` block).
 
 Directives
@@ -477,7 +477,7 @@ def _rewrite(block: Block, text: str) -> None:
 
 
 def run_pycon(block: Block) -> None:
-    test = doctest.DocTestParser().get_doctest(block.text, {}, block.id, str(block.path), 0)
+    test = doctest.DocTestParser().get_doctest(block.text, {}, block.id, str(block.path), block.line)
     out = io.StringIO()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test, out=out.write)
