@@ -398,7 +398,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(
         REPO / "recipes",
         root / "recipes",
-        ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".state", "__pycache__", "*.lock.yaml"),
+        ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".state", "__pycache__"),
     )
     git = ["git", "-c", "user.name=docs", "-c", "user.email=docs@example.com"]
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "docs"]):
