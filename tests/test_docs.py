@@ -34,14 +34,16 @@ and the same on every machine. What is understood:
 - `cd DIR`, `export NAME=VALUE...`, `cat FILE...`, `cat > FILE` (with a here-document),
   `echo ...`, `ls [DIR]`;
 - `NAME=VALUE ... COMMAND` (environment variables for that command only), `A && B` (B runs
-  only if A succeeded), `COMMAND | head -N` / `| tail -N`, `COMMAND > FILE`, `>> FILE`, `# comments`.
+  only if A succeeded), `COMMAND | head -N` / `| tail -N`, `COMMAND > FILE`, `>> FILE`,
+  `# comments`.
 
 Anything else fails the test: extend `_run_simple` or mark the block skipped.
 
 Comparing the output
 --------------------
 Both the expected and the actual output go through `normalise` first: trailing spaces and
-blank lines at the end are dropped, and the values that change from run to run become placeholders (`NORMALISE`):
+blank lines at the end are dropped, and the values that change from run to run become
+placeholders (`NORMALISE`):
 
 - runs of 16 or more hex digits (with a digit among them): fingerprints, run ids, hashes;
 - timings: `0.14 s`, `0.000s`, `(22 rows/s)` and JSON's `"seconds": 0.01`;
@@ -60,8 +62,10 @@ that command are lost: put them back), for you to review in `git diff`.
 Python blocks
 -------------
 A fenced block tagged `pycon` (`>>> ` prompts) runs with doctest (ELLIPSIS on), in the same kind
-of working directory. Each block starts with fresh globals: import what it uses. Blocks tagged `python`, `yaml`, `sh` and the rest are not run; a `sh` block
-may not contain a `recipec` command (make it a `console` block).
+of working directory. Each block starts with fresh globals: import what it uses. (`ruff format`
+formats these blocks too.) Blocks tagged `python`, `yaml`, `sh` and the rest are not run; a `sh`
+block may not contain a `recipec` command, nor an untagged block a `$ ` prompt (make it a
+`console` block).
 
 Directives
 ----------
@@ -70,7 +74,9 @@ An HTML comment right before a block (blank lines between are fine) changes how 
 - `<!-- docs-test: skip REASON -->`: not run; reported as skipped with REASON. Keep these rare
   (an example that needs cloud credentials, a long load).
 - `<!-- docs-test: setup COMMAND -->`: run COMMAND first (as a console command; it must exit 0,
-  its output is not compared). Several may be given, one per comment.
+  its output is not compared), also before a `pycon` block. Several may be given, one per
+  comment; `cd` in them stays in effect. Prefer a visible command when the reader needs it;
+  `recipec init demo && cd demo` (the project most of docs/cli.md talks about) is the usual one.
 - `<!-- docs-test: postgres -->`: the block needs the local PostgreSQL server (see
   `tests/connectors/conftest.py`); it is skipped when the server is not reachable. The schema
   `recipec_docs` is created empty with a table `recipec_docs.customers` (`POSTGRES_SETUP`) and
@@ -88,6 +94,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +103,7 @@ import pytest
 from helpers import REPO
 
 from recipec.cli import main
+from recipec.registry import REGISTRY, ensure_builtins
 
 DOCS = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
 
@@ -412,10 +420,20 @@ def workdir(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     shutil.copytree(template, root)
     shutil.copytree(Path(__file__).parent / "docs_files", root, dirs_exist_ok=True)
     monkeypatch.chdir(root)
-    saved = dict(os.environ)
+    environ, path, modules = dict(os.environ), list(sys.path), set(sys.modules)
+    ensure_builtins()  # registered once per process: keep them
+    registered = {kind: dict(entries) for kind, entries in REGISTRY._entries.items()}
     yield root
-    os.environ.clear()  # what the block exported
-    os.environ.update(saved)
+    # Undo what the block's commands changed in this process: exported variables, plug-ins
+    # imported from the working directory and what they registered.
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+    for kind, entries in registered.items():
+        REGISTRY._entries[kind] = entries
 
 
 @pytest.fixture
@@ -441,21 +459,23 @@ def _report(command: Command, code: int, expected: str, actual: str) -> str:
     diff = difflib.unified_diff(
         expected.splitlines(), actual.splitlines(), "doc", "actual", lineterm=""
     )
-    return (
-        f"$ {command.line}\nexit code {code}, the doc expects {command.exit_code}\n"
-        + "\n".join(diff)
+    return f"$ {command.line}\nexit code {code}, the doc expects {command.exit_code}\n" + "\n".join(
+        diff
     )
 
 
-def run_console(block: Block, root: Path) -> None:
-    session = Session(root)
+def run_setup(block: Block, session: Session) -> None:
     for setup in block.directive("setup"):
         code, output = session.run(setup)
         assert code == 0, f"setup `{setup}` failed:\n{output}"
+
+
+def run_console(block: Block, session: Session) -> None:
     failures, rewritten = [], []
     for command in commands(block.text):
         code, output = session.run(command.line, command.stdin)
-        expected, actual = normalise(command.output, root), normalise(output, root)
+        expected = normalise(command.output, session.tmp)
+        actual = normalise(output, session.tmp)
         ok = code == command.exit_code and matches(expected, actual)
         if not ok:
             failures.append(_report(command, code, expected, actual))
@@ -477,7 +497,9 @@ def _rewrite(block: Block, text: str) -> None:
 
 
 def run_pycon(block: Block) -> None:
-    test = doctest.DocTestParser().get_doctest(block.text, {}, block.id, str(block.path), block.line)
+    test = doctest.DocTestParser().get_doctest(
+        block.text, {}, block.id, str(block.path), block.line
+    )
     out = io.StringIO()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test, out=out.write)
@@ -491,11 +513,12 @@ def test_doc_example(block: Block, request: pytest.FixtureRequest) -> None:
         pytest.skip(skip[0] or "marked skip in the doc")
     if block.directive("postgres"):
         request.getfixturevalue("postgres_schema")
-    root = request.getfixturevalue("workdir")
+    session = Session(request.getfixturevalue("workdir"))
+    run_setup(block, session)
     if block.lang == "pycon":
         run_pycon(block)
     else:
-        run_console(block, root)
+        run_console(block, session)
 
 
 SHELL_BLOCKS = [b for b in ALL_BLOCKS if b.lang in ("sh", "bash", "shell", "")]
