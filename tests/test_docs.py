@@ -56,8 +56,9 @@ number of lines (none included), and `...` inside a line matches any text. Use i
 uninteresting output, not to hide what the example is about.
 
 When the code changed on purpose, `RECIPEC_DOCS_UPDATE=1 .venv/bin/python -m pytest
-tests/test_docs.py` writes the actual output of each failing command into the doc (wildcards of
-that command are lost: put them back), for you to review in `git diff`.
+tests/test_docs.py` writes the actual output of each failing console command into the doc (the
+wildcards of that command are lost: put them back), for you to review in `git diff`. A `pycon`
+block is fixed by hand.
 
 Python blocks
 -------------
