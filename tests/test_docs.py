@@ -550,6 +550,17 @@ def test_the_conventions_hold() -> None:
     )
 
 
+def test_directives_belong_to_the_next_block(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "<!-- docs-test: skip needs S3 credentials -->\n\n```console\n$ recipec run s3.yaml\n```\n"
+        "<!-- docs-test: setup recipec init . -->\ntext between\n```console\n$ ls\n```\n"
+    )
+    first, second = blocks(doc)
+    assert first.directive("skip") == ["needs S3 credentials"] and first.line == 3
+    assert second.directives == []
+
+
 def test_the_shell_subset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Chains, redirections, pipes and environment assignments, as a shell runs them."""
     monkeypatch.chdir(tmp_path)
