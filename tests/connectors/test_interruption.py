@@ -59,8 +59,12 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def _interrupt_at_many_moments(folder: Path, count_rows, sig: int, code: int) -> None:
+    started = time.perf_counter()  # one whole run, to spread the signals over its length
+    assert _start(folder).wait(timeout=120) == 0
+    length = time.perf_counter() - started
     interrupted = 0
-    for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.6):
+    for fraction in (0.1, 0.2, 0.3, 0.45, 0.6, 0.7, 0.8, 0.9):
+        delay = fraction * length
         before = count_rows()
         process = _start(folder)
         time.sleep(delay)
