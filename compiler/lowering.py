@@ -33,6 +33,7 @@ from recipec.compiler.plan import (
     StageStep,
     TransformStep,
     WriteStep,
+    parameter_name,
 )
 from recipec.compiler.python_step import output_table
 from recipec.compiler.yaml_loader import format_path
@@ -227,10 +228,6 @@ def bound_parameters(config: Any) -> tuple[str, ...]:
     """A transform's fields passed to its SQL as run-time parameters (never written into it,
     so they may be secrets)."""
     return tuple(getattr(config, "bound_parameters", ()))
-
-
-def parameter_name(index: int, field: str) -> str:
-    return f"step_{index}_{field}"
 
 
 def lower_transform(ir: LoadIR, index: int) -> TransformStep:

@@ -24,10 +24,17 @@ ROW_HASH = "_recipec_row_hash"
 LOADED_KEYS = "_recipec_loaded_keys"
 """The hashes of the source rows loaded at the watermark, put in the engine from where they are
 stored (`row_hash`)."""
+ATTACHED = "_recipec_source_db"
+"""The name a source database is attached under in the engine."""
 BATCHES = "_recipec_batches"
 """What a Python source or the database driver produced, staged for the read query."""
 NEW_KEYS = "_recipec_new_keys"
 """The hashes the run stores for the next one (`row_hash`)."""
+
+
+def parameter_name(index: int, field: str) -> str:
+    """The DuckDB variable a transform step's run-time parameter is bound to (`step_4_salt`)."""
+    return f"step_{index}_{field}"
 
 
 class PlanModel(BaseModel):

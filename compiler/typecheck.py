@@ -10,18 +10,14 @@ output is a compile-time error naming the step and the key. Without a known sour
 
 from __future__ import annotations
 
-import functools
-import glob
-import os
 from typing import Any
 
-import duckdb
 from sqlglot import exp
 
 from recipec.compiler.expressions import ExpressionError
 from recipec.compiler.ir import LoadIR, TransformIR
 from recipec.compiler.models import CursorIncremental
-from recipec.compiler.types import parse_type, scratch_duckdb
+from recipec.compiler.types import described_files, parse_type
 from recipec.compiler.yaml_loader import inside_scalar
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
@@ -42,30 +38,6 @@ def file_columns(ir: LoadIR, relation: exp.Expression) -> Columns | None:
     if not ir.source.read_by_duckdb or not path:
         return None
     return described_files(relation.sql("duckdb"), path)
-
-
-def described_files(relation: str, path: str) -> Columns | None:
-    """The columns of a DuckDB read of local files (`relation`, e.g. `READ_CSV('x/*.csv')`),
-    sniffed once per process for files unchanged since: a compile and the run that follows it
-    share the one sniff."""
-    if "://" in path or "$" in relation:  # remote, or files chosen at run time
-        return None
-    files = tuple(sorted(glob.glob(path, recursive=True)))
-    try:
-        stamps = tuple((f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in files)
-    except OSError:
-        return None
-    return _describe_files(relation, stamps) if files else None
-
-
-@functools.lru_cache(maxsize=32)
-def _describe_files(relation: str, stamps: tuple[tuple[str, int, int], ...]) -> Columns | None:
-    try:
-        with scratch_duckdb() as connection:
-            rows = connection.execute(f"DESCRIBE SELECT * FROM {relation} LIMIT 0").fetchall()
-    except duckdb.Error:
-        return None
-    return tuple((str(row[0]), str(row[1])) for row in rows)
 
 
 def check_types(ir: LoadIR) -> LoadIR:

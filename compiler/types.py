@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -138,3 +140,31 @@ def _scratch() -> Any:
     from recipec import duckdb_connection
 
     return duckdb_connection.connect()
+
+
+def described_files(relation: str, path: str) -> tuple[tuple[str, str], ...] | None:
+    """The columns of a DuckDB read of local files (`relation`, e.g. `READ_CSV('x/*.csv')`),
+    sniffed once per process for files unchanged since: a compile and the run that follows it
+    share the one sniff."""
+    if "://" in path or "$" in relation:  # remote, or files chosen at run time
+        return None
+    files = tuple(sorted(glob.glob(path, recursive=True)))
+    try:
+        stamps = tuple((f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in files)
+    except OSError:
+        return None
+    return _describe_files(relation, stamps) if files else None
+
+
+@functools.lru_cache(maxsize=32)
+def _describe_files(
+    relation: str, stamps: tuple[tuple[str, int, int], ...]
+) -> tuple[tuple[str, str], ...] | None:
+    import duckdb
+
+    try:
+        with scratch_duckdb() as connection:
+            rows = connection.execute(f"DESCRIBE SELECT * FROM {relation} LIMIT 0").fetchall()
+    except duckdb.Error:
+        return None
+    return tuple((str(row[0]), str(row[1])) for row in rows)

@@ -90,6 +90,9 @@ class Registry:
 
     def get(self, kind: Kind, name: str) -> Registration[Any] | None:
         found = self._entries[kind].get(name)
+        if found is None:  # the built-ins register when first looked for
+            ensure_builtins()
+            found = self._entries[kind].get(name)
         if found is None and not self._entry_points_loaded:
             self.load_entry_points()
             found = self._entries[kind].get(name)
@@ -184,7 +187,10 @@ def require(module: str, *, extra: str, feature: str) -> Any:
 
 def ensure_builtins() -> None:
     """Import the built-in connectors and transforms so that they register."""
-    importlib.import_module("recipec.compiler.connectors")
+    from recipec.compiler.connectors import BUILTIN_MODULES
+
+    for module in BUILTIN_MODULES:
+        importlib.import_module(f"recipec.compiler.connectors.{module}")
     importlib.import_module("recipec.compiler.transforms")
     importlib.import_module("recipec.compiler.sql_step")
     importlib.import_module("recipec.compiler.python_step")

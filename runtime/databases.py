@@ -23,8 +23,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from recipec.compiler.connectors.databases import ATTACHED
-from recipec.compiler.plan import ExtractStep
+from recipec.compiler.plan import ATTACHED, ExtractStep
 from recipec.errors import ConnectorError
 from recipec.registry import require
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import sqlglot
 from sqlglot import exp
 
 from recipec import duckdb_connection
@@ -100,9 +99,13 @@ def first_line(exc: BaseException) -> str:
 
 @functools.lru_cache(maxsize=256)
 def parameters(statement: str) -> tuple[str, ...]:
-    """The `$name` parameters a statement uses."""
-    parsed = sqlglot.parse_one(statement, read="duckdb")
-    return tuple(sorted({p.name for p in parsed.find_all(exp.Placeholder) if p.name}))
+    """The `$name` parameters a statement uses, as DuckDB's own parser sees them (microseconds;
+    a statement it cannot parse names none, and running it gives DuckDB's error)."""
+    try:
+        parsed = duckdb.extract_statements(statement)
+    except duckdb.Error:
+        return ()
+    return tuple(sorted({name for s in parsed for name in s.named_parameters}))
 
 
 def execute(

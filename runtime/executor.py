@@ -52,7 +52,6 @@ from recipec.errors import (
     TransformError,
 )
 from recipec.registry import (
-    ensure_builtins,
     get_source,
     import_plugins,
 )
@@ -282,7 +281,6 @@ class Executor:
         self.nothing_to_load = False
         self.held = contextlib.ExitStack()
         """Locks held until the attempt ends."""
-        ensure_builtins()
         _import_plan_plugins(self.plan)
         self.extract_config, self.write_config = resolve_secrets(self.plan, self.vars)
         parameters = transform_parameters(self.plan, self.vars)
@@ -718,7 +716,9 @@ class Executor:
                 stage_sql,
                 self.plan.transforms,
                 self.values,
-                self._file_columns(step) if not self.read_from_batches else None,
+                self._file_columns(step)
+                if self.plan.transforms and not self.read_from_batches
+                else None,
             )
         except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
             if self.plan.extract.reader != "database":
@@ -730,7 +730,7 @@ class Executor:
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
         run_python_steps(
             self.connection,
-            sqlglot.parse_one(statement, read="duckdb"),
+            statement,
             self.plan.transforms,
             self.values,
             batch_size,
@@ -792,9 +792,11 @@ class Executor:
         """The source files' columns, when the compile in this process sniffed these very files
         (so the run does not sniff them again)."""
         extract = self.plan.extract
+        if not self.plan.transforms or self.read_from_batches:
+            return None  # only the transforms' checks need them
         if extract.reader != "duckdb" or not extract.path:
             return None
-        from recipec.compiler.typecheck import described_files
+        from recipec.compiler.types import described_files
 
         relation = binding.source_select(step.sql).find(exp.From).this  # type: ignore[union-attr]
         found = described_files(relation.sql("duckdb"), extract.path)

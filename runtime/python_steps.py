@@ -33,7 +33,7 @@ def python_steps(transforms: list[TransformStep]) -> list[tuple[TransformStep, A
 
 def run_python_steps(
     connection: duckdb.DuckDBPyConnection,
-    stage: exp.Expr,
+    stage_sql: str,
     transforms: list[TransformStep],
     values: dict[str, Any],
     batch_size: int,
@@ -43,6 +43,9 @@ def run_python_steps(
     if not steps:
         return
     import pyarrow as pa
+    import sqlglot
+
+    stage = sqlglot.parse_one(stage_sql, read="duckdb")
 
     for step, config in steps:
         function = config.function()

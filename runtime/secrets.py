@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from recipec import redaction
-from recipec.compiler.inheritance import parse_dot_path
-from recipec.compiler.plan import Plan
-from recipec.compiler.templates import SecretReference, TemplateLookupError
+from recipec.compiler.plan import Plan, parameter_name
 from recipec.errors import RecipeError
 
 
@@ -20,6 +18,8 @@ def resolve_secrets(plan: Plan, vars: Mapping[str, Any]) -> tuple[dict[str, Any]
         "destination": copy.deepcopy(plan.write.config),
     }
     for path in plan.secrets:
+        from recipec.compiler.inheritance import parse_dot_path
+
         block, *keys = parse_dot_path(path)
         if block not in configs or not keys:
             continue
@@ -33,8 +33,6 @@ def resolve_secrets(plan: Plan, vars: Mapping[str, Any]) -> tuple[dict[str, Any]
 def transform_parameters(plan: Plan, vars: Mapping[str, Any]) -> dict[str, Any]:
     """The DuckDB variables transform steps read (`step_<index>_<field>`): the config's value,
     or the resolved secret where the recipe gave one."""
-    from recipec.compiler.lowering import parameter_name
-
     values: dict[str, Any] = {}
     for step in plan.transforms:
         for field in step.parameters:
@@ -52,6 +50,9 @@ def unused_vars(plan: Plan, vars: Mapping[str, Any]) -> list[str]:
 
 
 def _resolve(plan: Plan, path: str, vars: Mapping[str, Any]) -> str:
+    from recipec.compiler.inheritance import parse_dot_path
+    from recipec.compiler.templates import SecretReference, TemplateLookupError
+
     ref = plan.secrets[path]
     missing = [name for name in ref.vars if name not in vars]
     if missing:

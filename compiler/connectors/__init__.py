@@ -1,12 +1,8 @@
 """Built-in connectors: their config models and how each lowers to SQL.
 
-They register through the same decorators a plug-in uses.
+They register through the same decorators a plug-in uses, when `recipec.registry.ensure_builtins`
+imports them (importing one module of this package, as the runtime does for `statements`, loads
+no other).
 """
 
-from recipec.compiler.connectors import (  # noqa: F401  (importing registers them)
-    databases,
-    duckdb,
-    files,
-    postgres,
-    redshift,
-)
+BUILTIN_MODULES = ("databases", "duckdb", "files", "postgres", "redshift")

@@ -25,11 +25,8 @@ from recipec.compiler.models import (
     TableName,
     parse_table_name,
 )
-from recipec.compiler.plan import BATCHES
+from recipec.compiler.plan import ATTACHED, BATCHES
 from recipec.registry import register_source
-
-ATTACHED = "_recipec_source_db"
-"""The name the source database is attached under in the engine."""
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
 

@@ -84,7 +84,8 @@ NAMES = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"),
     min_size=1,
     max_size=20,
-).filter(lambda s: s.strip() == s and s != "")
+).filter(lambda s: s.strip() == s and s != "" and "{{" not in s and "{%" not in s)
+"""Names as written in YAML: one holding `{{` or `{%` is a template, by design."""
 
 
 @settings(
