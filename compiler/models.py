@@ -74,6 +74,31 @@ def _quoted_hint(text: str) -> str:
 TableName = Annotated[str, AfterValidator(lambda v: (parse_table_name(v), v)[1])]
 
 
+def _name(kind: str) -> Any:
+    """A validator of names taken literally (quoted in every statement): any text a database can
+    hold as an identifier, which is any but the empty one and those with a NUL character."""
+
+    def check(text: str) -> str:
+        if text and "\x00" not in text:
+            return text
+        problem = "is empty" if not text else "contains a NUL character"
+        raise PydanticCustomError(
+            f"{kind}_name",
+            f"not a {kind} name: it {problem}",
+            {
+                "hint": f"write the {kind}'s name as it is, in YAML quotes when it has odd "
+                'characters (`"o\'brien x"`); recipec quotes it in the SQL'
+            },
+        )
+
+    return AfterValidator(check)
+
+
+ColumnName = Annotated[str, _name("column")]
+"""A column, named literally: `o'brien x` is the column of that name (never SQL to parse)."""
+SchemaName = Annotated[str, _name("schema")]
+
+
 class SecretField:
     """Marks a config field of a SQL connector that may hold a secret: a connection setting
     (a password, a token) that is never written into the plan's SQL."""
@@ -107,7 +132,7 @@ class CursorIncremental(StrictModel):
     """Load only rows whose cursor is at or past the last committed watermark."""
 
     strategy: Literal["cursor"]
-    cursor_column: str = Field(min_length=1)
+    cursor_column: ColumnName
     initial_value: CursorValue | None = None
     """Lower bound of the first run; without it the first run reads everything."""
 
@@ -155,7 +180,7 @@ def _recipe_name(value: str) -> str:
 
 
 class DeclaredColumn(StrictModel):
-    name: str = Field(min_length=1)
+    name: ColumnName
     type: TypeName
 
 

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
 from recipec.compiler import expressions
-from recipec.compiler.models import CursorValue, SecretSetting, StrictModel, TypeName
+from recipec.compiler.models import ColumnName, CursorValue, SecretSetting, StrictModel, TypeName
 from recipec.compiler.types import LogicalType
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -56,7 +56,7 @@ def _column(name: str) -> exp.Column:
 
 class RenameColumns(StrictModel):
     type: Literal["rename_columns"]
-    mapping: dict[str, str] = Field(min_length=1)
+    mapping: dict[ColumnName, ColumnName] = Field(min_length=1)
     """Old name -> new name."""
 
     def output_name(self, column: str) -> str:
@@ -86,7 +86,7 @@ def rename_columns(step: RenameColumns, relation: exp.Expression) -> exp.Select:
 
 class Cast(StrictModel):
     type: Literal["cast"]
-    columns: dict[str, TypeName] = Field(min_length=1)
+    columns: dict[ColumnName, TypeName] = Field(min_length=1)
     """Column -> type (str, int, float, bool, date, datetime, decimal(p,s) or an alias)."""
 
     def zone_sensitive(self) -> list[str]:
@@ -116,7 +116,7 @@ def cast(step: Cast, relation: exp.Expression) -> exp.Select:
 
 class AddColumn(StrictModel):
     type: Literal["add_column"]
-    name: str = Field(min_length=1)
+    name: ColumnName
     value: CursorValue | bool | None
     """A constant (templates are rendered first, so `{{ recipe.name }}` works)."""
     cast_to: TypeName | None = Field(default=None, alias="as")
@@ -222,7 +222,7 @@ def filter_rows(step: Filter, relation: exp.Expression) -> exp.Select:
 
 class Derive(StrictModel):
     type: Literal["derive"]
-    columns: dict[str, Expression] = Field(min_length=1)
+    columns: dict[ColumnName, Expression] = Field(min_length=1)
     """New column -> expression over the step's input columns."""
 
     def expressions(self) -> dict[str, str]:
@@ -258,7 +258,7 @@ def derive(step: Derive, relation: exp.Expression) -> exp.Select:
 
 class DropColumns(StrictModel):
     type: Literal["drop_columns"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[ColumnName] = Field(min_length=1)
 
     def carried_from(self, column: str) -> str | None:
         return column
@@ -277,7 +277,7 @@ def drop_columns(step: DropColumns, relation: exp.Expression) -> exp.Select:
 
 class SelectColumns(StrictModel):
     type: Literal["select_columns"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[ColumnName] = Field(min_length=1)
     """The columns to keep, in this order."""
 
     def carried_from(self, column: str) -> str | None:
@@ -295,7 +295,7 @@ def select_columns(step: SelectColumns, relation: exp.Expression) -> exp.Select:
 
 class Deduplicate(StrictModel):
     type: Literal["deduplicate"]
-    keys: list[str] = Field(min_length=1)
+    keys: list[ColumnName] = Field(min_length=1)
     order_by: str | None = None
     """Which row of a key to keep, the first in this order: `updated_at desc, id`."""
 
@@ -342,7 +342,7 @@ def deduplicate(step: Deduplicate, relation: exp.Expression) -> exp.Select:
 
 class HashColumns(StrictModel):
     type: Literal["hash_columns"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[ColumnName] = Field(min_length=1)
     salt: SecretSetting | None = None
     """Prepended to each value before hashing; may be a secret (bound at run time)."""
 

@@ -9,7 +9,9 @@ from pydantic import model_validator
 from sqlglot import exp
 
 from recipec.compiler.models import (
+    ColumnName,
     LocalPath,
+    SchemaName,
     SecretSetting,
     StrictModel,
     TableName,
@@ -80,8 +82,8 @@ class ServerConnection(StrictModel):
 class Scd2Columns(StrictModel):
     """Names of the validity columns of `write_mode: scd2`."""
 
-    valid_from: str = "valid_from"
-    valid_to: str = "valid_to"
+    valid_from: ColumnName = "valid_from"
+    valid_to: ColumnName = "valid_to"
     """NULL while the version is current."""
 
 
@@ -91,17 +93,17 @@ class TableWriteConfig(StrictModel):
     table: TableName
     """`[schema.]table`; the schema is created when missing."""
     write_mode: Literal["append", "overwrite", "merge", "scd2"] = "append"
-    merge_keys: list[str] = []
+    merge_keys: list[ColumnName] = []
     """Columns identifying a row, for `merge` and `scd2`."""
     merge_strategy: Literal["upsert", "delete_insert"] = "upsert"
     """`upsert`: update matched rows, insert new ones; `delete_insert`: delete the batch's keys,
     then insert the batch."""
     scd2: Scd2Columns = Scd2Columns()
-    hard_delete_column: str | None = None
+    hard_delete_column: ColumnName | None = None
     """A source flag: a row with it true deletes the destination row (closes it in scd2)."""
-    soft_delete_column: str | None = None
+    soft_delete_column: ColumnName | None = None
     """A source flag: a row with it true only sets that flag on the destination row."""
-    state_schema: str = "recipec"
+    state_schema: SchemaName = "recipec"
     """Schema of the `_recipec_state` and `_recipec_loads` tables."""
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from recipec.compiler.connectors.base import ServerConnection
 from recipec.compiler.models import (
+    ColumnName,
     CursorIncremental,
     CursorValue,
     SecretSetting,
@@ -86,7 +87,7 @@ class DatabaseIncremental(CursorIncremental):
 class Chunking(StrictModel):
     """Split a full load into key ranges read in parallel."""
 
-    column: str
+    column: ColumnName
     """A numeric column (usually the primary key)."""
     chunks: int = Field(ge=2, le=64)
 
@@ -96,7 +97,7 @@ class DatabaseSourceConfig(ServerConnection):
     """`[schema.]table` to read; or give `query`."""
     query: str | None = None
     """One SELECT in the source's dialect; or give `table`."""
-    columns: list[str] | None = None
+    columns: list[ColumnName] | None = None
     """A projection pushed into the read."""
     incremental: DatabaseIncremental | None = None
     chunking: Chunking | None = None
@@ -130,7 +131,7 @@ def _one_select(query: str, dialect: str) -> None:
     """A source query is one SELECT, parsed in the source's dialect."""
     try:
         statements = sqlglot.parse(query, read=dialect)
-    except sqlglot.errors.ParseError as exc:
+    except sqlglot.errors.SqlglotError as exc:  # a parse or a token error (an unclosed quote)
         raise ValueError(f"query is not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise ValueError("query: give exactly one SELECT")
@@ -151,7 +152,7 @@ class SqlConfig(StrictModel):
     when it comes from the environment)."""
     table: TableName | None = None
     query: str | None = None
-    columns: list[str] | None = None
+    columns: list[ColumnName] | None = None
     incremental: DatabaseIncremental | None = None
 
     @model_validator(mode="after")
