@@ -139,6 +139,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
         if v.model.plugins or any(getattr(c, "runs_in_python", False) for c, _ in v.steps)
         else (),
         columns=declared_columns(v.model.declared_schema),
+        tree=tree,
     )
 
 
@@ -146,7 +147,7 @@ def _expression_locations(tree: Node, index: int, config: Any) -> dict[str, Loca
     """Where each expression of a step was written, keyed as the step's `expressions()`."""
     keys: dict[str, str] = getattr(config, "expressions", dict)()
     step = ("transform", "steps", index)
-    found = {key: find(tree, step + tuple(key.split("."))) for key in keys}
+    found = {key: find(tree, step + tuple(key.split(".", 1))) for key in keys}
     return {key: node.location for key, node in found.items() if node is not None}
 
 

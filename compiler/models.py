@@ -99,6 +99,25 @@ ColumnName = Annotated[str, _name("column")]
 SchemaName = Annotated[str, _name("schema")]
 
 
+class Checks:
+    """Problems a model's validator found, each at a key of the model, raised together (the
+    reporter locates each at its key, not at the block)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[tuple[str | int, ...], str, str | None]] = []
+
+    def add(self, key: str | tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        self.found.append(((key,) if isinstance(key, str) else key, message, hint))
+
+    def raise_found(self) -> None:
+        if self.found:
+            raise PydanticCustomError(
+                "checks",
+                "{summary}",
+                {"summary": "; ".join(m for _, m, _ in self.found), "problems": tuple(self.found)},
+            )
+
+
 class SecretField:
     """Marks a config field of a SQL connector that may hold a secret: a connection setting
     (a password, a token) that is never written into the plan's SQL."""

@@ -80,6 +80,19 @@ def code_frame(location: Location, context: int = 1) -> list[str]:
     return out
 
 
+def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """In file order (line, then column); problems without a place last."""
+    return sorted(
+        problems,
+        key=lambda p: (
+            p.location is None,
+            p.location.file if p.location else "",
+            p.location.line if p.location else 0,
+            p.location.column if p.location else 0,
+        ),
+    )
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean" hint for a misspelled key or name, or None when nothing is close."""
     matches = difflib.get_close_matches(str(word), sorted(set(candidates)), n=1, cutoff=0.6)

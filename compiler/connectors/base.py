@@ -9,6 +9,7 @@ from pydantic import model_validator
 from sqlglot import exp
 
 from recipec.compiler.models import (
+    Checks,
     ColumnName,
     LocalPath,
     SchemaName,
@@ -108,19 +109,29 @@ class TableWriteConfig(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TableWriteConfig:
+        checks = Checks()
         if len(parse_table_name(self.table)) > 2:
-            raise ValueError(
-                "table: write [schema.]table; the database is the `database` key, not a catalog"
+            checks.add(
+                "table",
+                "write [schema.]table; the database is the `database` key, not a catalog",
             )
         if self.write_mode in ("merge", "scd2") and not self.merge_keys:
-            raise ValueError(
-                f"write_mode '{self.write_mode}' needs merge_keys (the columns identifying a row)"
+            checks.add(
+                "merge_keys" if "merge_keys" in self.model_fields_set else "write_mode",
+                f"write_mode '{self.write_mode}' needs merge_keys (the columns identifying a row)",
             )
-        deletes = [c for c in (self.hard_delete_column, self.soft_delete_column) if c]
+        deletes = [
+            field
+            for field in ("hard_delete_column", "soft_delete_column")
+            if getattr(self, field) is not None
+        ]
         if len(deletes) > 1:
-            raise ValueError("give hard_delete_column or soft_delete_column, not both")
-        if deletes and self.write_mode not in ("merge", "scd2"):
-            raise ValueError("delete columns need write_mode merge or scd2 (rows need keys)")
-        if self.soft_delete_column and self.write_mode == "scd2":
-            raise ValueError("scd2 closes deleted rows: use hard_delete_column with scd2")
+            checks.add(deletes[-1], "give hard_delete_column or soft_delete_column, not both")
+        elif deletes and self.write_mode not in ("merge", "scd2"):
+            checks.add(deletes[0], "delete columns need write_mode merge or scd2 (rows need keys)")
+        elif self.soft_delete_column and self.write_mode == "scd2":
+            checks.add(
+                "soft_delete_column", "scd2 closes deleted rows: use hard_delete_column with scd2"
+            )
+        checks.raise_found()
         return self

@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from recipec.compiler.connectors.base import ServerConnection
 from recipec.compiler.models import (
+    Checks,
     ColumnName,
     CursorIncremental,
     CursorValue,
@@ -80,7 +81,11 @@ class DatabaseIncremental(CursorIncremental):
     @model_validator(mode="after")
     def _backfill_needs_a_range(self) -> DatabaseIncremental:
         if self.backfill is not None and (self.initial_value is None or self.end_value is None):
-            raise ValueError("backfill needs initial_value and end_value (the range to split)")
+            checks = Checks()
+            checks.add(
+                "backfill", "backfill needs initial_value and end_value (the range to split)"
+            )
+            checks.raise_found()
         return self
 
 
@@ -113,12 +118,19 @@ class DatabaseSourceConfig(ServerConnection):
 
 
 def _table_or_query(table: str | None, query: str | None, dialect: str) -> None:
-    if (table is None) == (query is None):
-        raise ValueError("give exactly one of `table` and `query`")
+    checks = Checks()
+    if table is not None and query is not None:
+        checks.add("query", "give exactly one of `table` and `query`, not both")
+    elif table is None and query is None:
+        checks.add((), "give exactly one of `table` and `query`")
     if table is not None and len(parse_table_name(table)) > 2:
-        raise ValueError("table: write [schema.]table (the database is the `database` key)")
+        checks.add("table", "write [schema.]table (the database is the `database` key)")
     if query is not None:
-        _one_select(query, dialect)
+        try:
+            _one_select(query, dialect)
+        except ValueError as exc:
+            checks.add("query", str(exc))
+    checks.raise_found()
 
 
 def _url_dialect(url: str) -> str:
