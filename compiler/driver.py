@@ -133,7 +133,6 @@ def build_ir(recipe: Recipe) -> LoadIR:
             for path in recipe.secrets
             if (node := find(tree, parse_dot_path(path))) is not None
         },
-        incremental_location=_location_or_none(tree, ("source", "incremental", "strategy")),
         plugins=tuple(v.model.plugins),
         plugin_paths=(portable_path(".", recipe.path.parent),)
         if v.model.plugins or any(getattr(c, "runs_in_python", False) for c, _ in v.steps)
@@ -167,11 +166,6 @@ def _check_incremental_type(config: Any, tree: Node) -> None:
             )
         ]
     )
-
-
-def _location_or_none(tree: Node, path: KeyPath) -> Location | None:
-    node = find(tree, path)
-    return node.location if node is not None else None
 
 
 def _location(tree: Node, path: KeyPath) -> Any:

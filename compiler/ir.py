@@ -91,7 +91,6 @@ class LoadIR:
     runtime: RuntimeSettings
     secrets: dict[str, SecretReference]
     secret_locations: dict[str, Location] = field(default_factory=dict)
-    incremental_location: Location | None = None
     plugins: tuple[str, ...] = ()
     plugin_paths: tuple[str, ...] = ()
     """Folders (portable) the plug-in modules are imported from: the recipe's own."""
