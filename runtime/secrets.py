@@ -7,7 +7,7 @@ from typing import Any
 
 from recipec.compiler.plan import Plan
 from recipec.compiler.templates import SecretReference, TemplateLookupError
-from recipec.errors import RecipeError
+from recipec.errors import Problem, RecipeError
 
 REDACTED = "***"
 
@@ -67,6 +67,14 @@ def _resolve(plan: Plan, path: str, redactor: Redactor) -> str:
     try:
         value = reference.resolve(plan.name)
     except TemplateLookupError as exc:
-        raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
+        raise RecipeError(
+            [
+                Problem(
+                    f"cannot resolve the secret: {exc}",
+                    path=path,
+                    file=plan.files[0].path if plan.files else None,
+                )
+            ]
+        ) from None
     redactor.add(value)
     return value
