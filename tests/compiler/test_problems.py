@@ -207,3 +207,11 @@ def test_any_key_path_is_located_at_its_key_or_its_nearest_written_parent():
     assert at("a", "steps", 0, "missing", 3) == (3, 7)  # the nearest parent written
     assert at("a", "steps", 5) == (2, 3)
     assert at("nowhere") == (1, 1)
+
+
+def test_a_problem_in_no_line_names_its_file_or_nothing_never_a_placeholder():
+    from recipec.errors import Problem
+
+    assert RecipeError("x", file="r.yaml").render() == "Recipe error:\nr.yaml: x"
+    assert RecipeError("x").render() == "Recipe error:\nx"
+    assert Problem("x", file="r.yaml").to_dict()["file"] == "r.yaml"
