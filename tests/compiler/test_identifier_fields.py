@@ -221,3 +221,28 @@ def test_an_odd_source_column_list_reads_from_postgres(project, cli):
     result = cli("run", "r.yaml")
     assert result.code == 0, result.err
     assert project.rows(f'SELECT id, "{ODD}" FROM t ORDER BY id') == [(1, "a"), (2, "b")]
+
+
+def test_odd_scd2_delete_and_state_schema_names_run_end_to_end(project, cli):
+    recipe = {
+        "name": "odd_scd2",
+        "source": {"type": "csv", "path": "d.csv"},
+        "destination": {
+            "type": "duckdb",
+            "database": "out.duckdb",
+            "table": '"s\'cd"',
+            "write_mode": "scd2",
+            "merge_keys": ["id"],
+            "hard_delete_column": "gone it",
+            "scd2": {"valid_from": "from'x", "valid_to": 'to"y'},
+            "state_schema": "st.ate",
+        },
+    }
+    project.write("r.yaml", json.dumps(recipe))
+    project.write("d.csv", 'id,"gone it",v\n1,false,a\n2,false,b\n')
+    assert cli("run", "r.yaml").code == 0
+    project.write("d.csv", 'id,"gone it",v\n1,true,a\n2,false,c\n')
+    result = cli("run", "r.yaml")
+    assert result.code == 0, result.err
+    rows = project.rows("""SELECT id, v, "to""y" IS NULL FROM "s'cd" ORDER BY ALL""")
+    assert rows == [(1, "a", False), (2, "b", False), (2, "c", True)]
