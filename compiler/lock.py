@@ -20,6 +20,7 @@ from recipec.compiler.ir import LoadIR
 from recipec.compiler.lowering import source_relation
 from recipec.compiler.typecheck import file_columns
 from recipec.compiler.types import duckdb_spelling
+from recipec.compiler.yaml_loader import display_path
 from recipec.errors import RecipeError
 
 Columns = tuple[tuple[str, str], ...]
@@ -50,7 +51,8 @@ def live_columns(ir: LoadIR) -> tuple[Columns, list[Any] | None]:
     if columns is None:
         raise RecipeError(
             f"cannot read the columns of the {ir.source.type} source: lock needs a database "
-            "source or local files that exist"
+            "source or local files that exist",
+            file=ir.files[0][0] if ir.files else None,
         )
     return columns, None
 
@@ -86,7 +88,8 @@ def read_lock(recipe: Path) -> Lock | None:
         columns = tuple((str(e["name"]), str(e["type"])) for e in entries)
     except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise RecipeError(
-            f"{path} is not a recipec schema lock ({exc}): run `recipec lock` again"
+            f"not a recipec schema lock ({exc}): run `recipec lock {recipe.name}` again",
+            file=display_path(path),
         ) from None
     nullable = {str(e["name"]): bool(e["nullable"]) for e in entries if "nullable" in e}
     return Lock(path, columns, nullable)

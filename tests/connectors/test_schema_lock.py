@@ -173,3 +173,12 @@ def test_introspection_locates_a_selected_column_the_table_lacks(project, cli, p
     assert result.code == 1
     assert "source.columns[1]: column 'amout' is not in the table" in result.err
     assert "did you mean 'amount'?" in result.err
+
+
+def test_a_broken_lock_is_named_as_the_file_of_the_error(project, cli):
+    file_recipe(project)
+    project.write("r.lock.yaml", "columns: 3\n")
+    result = cli("validate", "r.yaml")
+    assert result.code == 1
+    assert "r.lock.yaml: not a recipec schema lock" in result.err
+    assert "run `recipec lock r.yaml` again" in result.err
