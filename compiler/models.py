@@ -74,7 +74,7 @@ def _quoted_hint(text: str) -> str:
 TableName = Annotated[str, AfterValidator(lambda v: (parse_table_name(v), v)[1])]
 
 
-def _name(kind: str) -> Any:
+def _name(kind: str) -> AfterValidator:
     """A validator of names taken literally (quoted in every statement): any text a database can
     hold as an identifier, which is any but the empty one and those with a NUL character."""
 

@@ -144,11 +144,21 @@ def _check_cursor(ir: LoadIR, columns: Columns) -> LoadIR:
     names = [name for name, _ in columns]
     if incremental.cursor_column.lower() in {name.lower() for name in names}:
         return ir
+    selection = getattr(ir.source.config, "columns", None)
+    if selection:  # a projection: the new watermark is read from the rows it loads
+        hint = did_you_mean(incremental.cursor_column, names) or (
+            "add it to source.columns: the new watermark is read from the rows loaded"
+        )
+        what = "is not one of source.columns"
+    else:
+        hint = did_you_mean(incremental.cursor_column, names) or (
+            f"the source has: {', '.join(names)}"
+        )
+        what = "is not a source column"
     return ir.report(
-        f"cursor column '{incremental.cursor_column}' is not a source column",
+        f"cursor column '{incremental.cursor_column}' {what}",
         ("source", "incremental", "cursor_column"),
-        hint=did_you_mean(incremental.cursor_column, names)
-        or f"the source has: {', '.join(names)}",
+        hint=hint,
     )
 
 

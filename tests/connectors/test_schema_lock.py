@@ -182,3 +182,18 @@ def test_a_broken_lock_is_named_as_the_file_of_the_error(project, cli):
     assert result.code == 1
     assert "r.lock.yaml: not a recipec schema lock" in result.err
     assert "run `recipec lock r.yaml` again" in result.err
+
+
+def test_a_cursor_the_selection_leaves_out_says_to_select_it(project, cli, postgres):
+    nine_column_recipe(
+        project,
+        postgres,
+        columns=["id", "amount"],
+        incremental={"strategy": "cursor", "cursor_column": "updated_at"},
+    )
+    assert cli("lock", "r.yaml").code == 0
+    result = cli("validate", "r.yaml", "--format", "json")
+    (problem,) = result.json()[0]["problems"]
+    assert problem["path"] == "source.incremental.cursor_column"
+    assert problem["message"] == "cursor column 'updated_at' is not one of source.columns"
+    assert problem["hint"].startswith("add it to source.columns")
