@@ -193,36 +193,6 @@ def test_a_column_named_o_brien_x_loads_end_to_end(project, cli):
     assert [name for name, _ in project.columns(f'"{ODD}s"')] == ["id", 'a"b c', "when", "x.y`z"]
 
 
-def test_an_odd_source_column_list_reads_from_postgres(project, cli):
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="test")
-    except psycopg2.OperationalError:
-        pytest.skip("no PostgreSQL server on 127.0.0.1")
-    with connection, connection.cursor() as cursor:
-        cursor.execute('DROP TABLE IF EXISTS "odd names"')
-        cursor.execute(f'CREATE TABLE "odd names" (id int, "{ODD}" text, other text)')
-        cursor.execute("""INSERT INTO "odd names" VALUES (1, 'a', 'z'), (2, 'b', 'z')""")
-    connection.close()
-    recipe = {
-        "name": "odd_pg",
-        "source": {
-            "type": "postgres",
-            "host": "127.0.0.1",
-            "user": "postgres",
-            "database": "test",
-            "table": '"odd names"',
-            "columns": ["id", ODD],
-            "chunking": {"column": "id", "chunks": 2},
-        },
-        "destination": {"type": "duckdb", "database": "out.duckdb", "table": "t"},
-    }
-    project.write("r.yaml", json.dumps(recipe))
-    result = cli("run", "r.yaml")
-    assert result.code == 0, result.err
-    assert project.rows(f'SELECT id, "{ODD}" FROM t ORDER BY id') == [(1, "a"), (2, "b")]
-
-
 def test_odd_scd2_delete_and_state_schema_names_run_end_to_end(project, cli):
     recipe = {
         "name": "odd_scd2",
