@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
-from recipec import RecipeError, compile_recipe, from_yaml
+from recipec import RecipeError, compile_recipe, from_yaml, register_destination
+from recipec.compiler.connectors.base import DestinationCapabilities
 from recipec.compiler.yaml_loader import load_yaml_text, nearest_location
 
 ORDERS = "id,amount,updated_at\n1,2.5,2024-01-01\n"
@@ -215,3 +217,32 @@ def test_a_problem_in_no_line_names_its_file_or_nothing_never_a_placeholder():
     assert RecipeError("x", file="r.yaml").render() == "Recipe error:\nr.yaml: x"
     assert RecipeError("x").render() == "Recipe error:\nx"
     assert Problem("x", file="r.yaml").to_dict()["file"] == "r.yaml"
+
+
+class _AppendOnlyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    table: str
+    write_mode: str = "append"
+
+
+@register_destination("append_only_sink", config=_AppendOnlyConfig)
+class _AppendOnlySink:
+    """Appends only (a destination that declares its capabilities)."""
+
+    capabilities = DestinationCapabilities(
+        write_modes=frozenset({"append"}), holds_state=False, dialect="python"
+    )
+
+    def __init__(self, config: _AppendOnlyConfig) -> None:
+        self.config = config
+
+    def write(self, data, context) -> int:
+        return 0
+
+
+def test_an_unsupported_write_mode_is_one_problem_not_two(project):
+    text = TWO_PROBLEMS.replace("cursor_column: updated_att", "cursor_column: updated_at")
+    text = text.replace("  type: duckdb\n  database: out.duckdb\n", "  type: append_only_sink\n")
+    # overwrite is unsupported: saying also that it loses rows with a cursor would only repeat
+    assert _problems(project, text) == [("destination.write_mode", 16, 3)]
