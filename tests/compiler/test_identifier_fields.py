@@ -119,7 +119,8 @@ NAMES = st.one_of(
 
 
 def _check(project, cli, build: Callable[[str], Recipe], name: str, data: bool) -> None:
-    text = json.dumps(build(name), ensure_ascii=True)  # JSON is YAML; escapes keep odd bytes
+    # JSON is YAML; its escapes (surrogate pairs for astral characters) carry any character
+    text = json.dumps(build(name), ensure_ascii=True)
     project.write("r.yaml", text)
     if data:
         project.write("data.csv", "id,val\n1,2\n")
