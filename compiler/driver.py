@@ -20,7 +20,7 @@ from recipec.compiler.ir import (
     portable_path,
     resolve_paths,
 )
-from recipec.compiler.lock import drift, read_lock
+from recipec.compiler.lock import Lock, drift, read_lock, selected
 from recipec.compiler.lowering import lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
@@ -30,8 +30,8 @@ from recipec.compiler.templates import RenderedTree, SecretReference, render_tre
 from recipec.compiler.typecheck import declared_columns, file_columns
 from recipec.compiler.types import duckdb_spelling
 from recipec.compiler.validate import ValidatedRecipe, validate
-from recipec.compiler.yaml_loader import KeyPath, Node, find
-from recipec.errors import Location, Problem, RecipeError
+from recipec.compiler.yaml_loader import KeyPath, Node, display_path, find
+from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -140,12 +140,12 @@ def build_ir(recipe: Recipe) -> LoadIR:
             for path in recipe.secrets
             if (node := find(tree, parse_dot_path(path))) is not None
         },
-        incremental_location=_location_or_none(tree, ("source", "incremental", "strategy")),
         plugins=tuple(v.model.plugins),
         plugin_paths=(portable_path(".", recipe.path.parent),)
         if v.model.plugins or any(getattr(c, "runs_in_python", False) for c, _ in v.steps)
         else (),
         columns=declared_columns(v.model.declared_schema),
+        tree=tree,
     )
 
 
@@ -153,7 +153,7 @@ def _expression_locations(tree: Node, index: int, config: Any) -> dict[str, Loca
     """Where each expression of a step was written, keyed as the step's `expressions()`."""
     keys: dict[str, str] = getattr(config, "expressions", dict)()
     step = ("transform", "steps", index)
-    found = {key: find(tree, step + tuple(key.split("."))) for key in keys}
+    found = {key: find(tree, step + tuple(key.split(".", 1))) for key in keys}
     return {key: node.location for key, node in found.items() if node is not None}
 
 
@@ -175,11 +175,6 @@ def _check_incremental_type(config: Any, tree: Node) -> None:
     )
 
 
-def _location_or_none(tree: Node, path: KeyPath) -> Location | None:
-    node = find(tree, path)
-    return node.location if node is not None else None
-
-
 def _location(tree: Node, path: KeyPath) -> Any:
     node = find(tree, path)
     assert node is not None
@@ -193,24 +188,70 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = 
     ir = build_ir(recipe)
     lock = read_lock(recipe.path)
     if introspect and ir.source.reader == "database":
-        from recipec.compiler.introspect import introspect as read_columns
-
-        ir = ir.replace(source_schema=tuple(read_columns(ir.source.type, ir.source.config)))
-    if ir.columns is None and ir.source_schema:
-        ir = ir.replace(
-            columns=tuple((c.name, duckdb_spelling(c.duckdb_type)) for c in ir.source_schema)
-        )
-        if lock is not None:  # the live source against the lock: a plan change, and a warning
-            changes = drift(lock.columns, ir.columns).lines()
-            if changes:
-                ir = ir.replace(
-                    warnings=(
-                        *ir.warnings,
-                        f"the source drifted from {lock.path.name}: " + "; ".join(changes),
-                    )
-                )
+        ir = _introspected(ir, lock)
     if ir.columns is None and lock is not None:
-        ir = ir.replace(columns=lock.columns, schema_lock=portable_path(str(lock.path), None))
+        ir = _locked(ir, lock, display_path(recipe.path))
     if ir.columns is None:
         ir = ir.replace(columns=file_columns(ir, source_relation(ir.source)))
     return lower(run_passes(ir), lineage=lineage)
+
+
+def _selection(ir: LoadIR) -> list[str] | None:
+    """A database source's `columns:`, the projection its read selects."""
+    return getattr(ir.source.config, "columns", None)
+
+
+def _introspected(ir: LoadIR, lock: Lock | None) -> LoadIR:
+    """The database's columns (the selected ones), and a warning when they left the lock."""
+    from recipec.compiler.introspect import introspect as read_columns
+
+    table = read_columns(ir.source.type, ir.source.config.model_copy(update={"columns": None}))
+    if not table:
+        return ir.replace(source_schema=())  # a `query`: nothing to introspect
+    names = [c.name for c in table]
+    found, missing = selected(tuple((name, "") for name in names), _selection(ir))
+    by_name = {c.name: c for c in table}
+    ir = ir.replace(source_schema=tuple(by_name[name] for name, _ in found))
+    where = f"the table {getattr(ir.source.config, 'table', '')}"
+    ir = _report_unselected(ir, missing, names, where, None)
+    if ir.columns is not None or missing:
+        return ir  # the recipe's `schema:` block types it; or checks would only cascade
+    columns = tuple((c.name, duckdb_spelling(c.duckdb_type)) for c in ir.source_schema or ())
+    ir = ir.replace(columns=columns)
+    if lock is not None:  # the live source against the lock: a plan change, and a warning
+        changes = drift(selected(lock.columns, _selection(ir))[0], ir.columns or ()).lines()
+        if changes:
+            warning = f"the source drifted from {lock.path.name}: " + "; ".join(changes)
+            ir = ir.replace(warnings=(*ir.warnings, warning))
+    return ir
+
+
+def _locked(ir: LoadIR, lock: Lock, recipe: str) -> LoadIR:
+    """The lock's columns, narrowed to what the source selects: the lock describes the source,
+    so a selected column it lacks is a problem at its item of `source.columns`."""
+    columns, missing = selected(lock.columns, _selection(ir))
+    ir = _report_unselected(
+        ir,
+        missing,
+        [name for name, _ in lock.columns],
+        f"the schema lock {lock.path.name}",
+        f"If the source has it now, run `recipec lock {recipe}` again.",
+    )
+    return ir.replace(
+        columns=None if missing else columns,  # unknown: checks on them would only cascade
+        schema_lock=portable_path(str(lock.path), None),
+    )
+
+
+def _report_unselected(
+    ir: LoadIR, missing: list[tuple[int, str]], names: list[str], where: str, hint: str | None
+) -> LoadIR:
+    """A problem at `source.columns[i]` for each selected column that `where` does not have."""
+    for index, name in missing:
+        hints = [h for h in (did_you_mean(name, names), hint) if h]
+        ir = ir.report(
+            f"column '{name}' is not in {where}",
+            ("source", "columns", index),
+            hint=" ".join(hints) or None,
+        )
+    return ir

@@ -8,7 +8,14 @@ from typing import Any
 
 from recipec.compiler.driver import Recipe
 from recipec.compiler.inheritance import parse_dot_path, portable_name
-from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path, to_plain
+from recipec.compiler.yaml_loader import (
+    KeyPath,
+    Node,
+    find,
+    format_path,
+    nearest_location,
+    to_plain,
+)
 from recipec.errors import Problem, RecipeError, did_you_mean
 
 REDACTED = "***"
@@ -28,7 +35,7 @@ def explain(recipe: Recipe, key: str) -> str:
             [
                 Problem(
                     f"the resolved recipe has no key '{key}'",
-                    path=key,
+                    location=nearest_location(recipe.tree, path),
                     hint=did_you_mean(str(path[-1]) if path else key, siblings),
                 )
             ]

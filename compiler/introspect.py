@@ -89,10 +89,11 @@ def introspect(source_type: str, config: Any) -> list[SourceColumn]:
     finally:
         engine.dispose()
     wanted = config.columns
+    if wanted:  # the columns a projection selects, in its order (the order of the read)
+        by_name = {column["name"]: column for column in columns}
+        columns = [by_name[name] for name in wanted if name in by_name]
     out = []
     for column in columns:
-        if wanted and column["name"] not in wanted:
-            continue
         source = column["type"].compile(dialect=engine.dialect)
         duck = duckdb_type(source, dialect)
         out.append(

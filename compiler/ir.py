@@ -23,8 +23,8 @@ from recipec.compiler.models import (
     RuntimeSettings,
 )
 from recipec.compiler.templates import SecretReference
-from recipec.compiler.yaml_loader import Node, find, format_path
-from recipec.errors import Location
+from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path, nearest_location
+from recipec.errors import Location, Problem
 from recipec.registry import Registration
 
 
@@ -91,7 +91,6 @@ class LoadIR:
     runtime: RuntimeSettings
     secrets: dict[str, SecretReference]
     secret_locations: dict[str, Location] = field(default_factory=dict)
-    incremental_location: Location | None = None
     plugins: tuple[str, ...] = ()
     plugin_paths: tuple[str, ...] = ()
     """Folders (portable) the plug-in modules are imported from: the recipe's own."""
@@ -108,9 +107,38 @@ class LoadIR:
     """The lock file `columns` came from (portable path); a run checks the source against it."""
     step_columns: tuple[tuple[tuple[str, str], ...], ...] = ()
     """Each step's output columns, filled by the `check_types` pass when `columns` is known."""
+    tree: Node | None = field(default=None, repr=False, compare=False)
+    """The resolved recipe, to locate any key path a problem names."""
+    problems: tuple[Problem, ...] = ()
+    """What the passes found wrong so far; `run_passes` raises them together."""
+    problem_paths: tuple[KeyPath, ...] = ()
+    """The key path of each of `problems`: a check that builds on a wrong value skips."""
 
     def replace(self, **changes: Any) -> LoadIR:
         return replace(self, **changes)
+
+    def locate(self, path: KeyPath) -> Location | None:
+        """Where `path` was written: its key, or the nearest parent's when it was not."""
+        return nearest_location(self.tree, path) if self.tree is not None else None
+
+    def report(
+        self, message: str, path: KeyPath, *, location: Location | None = None, **fields: Any
+    ) -> LoadIR:
+        """This IR with one more problem, at `path` (located there unless `location` says)."""
+        problem = Problem(
+            message, path=format_path(path), location=location or self.locate(path), **fields
+        )
+        return replace(
+            self, problems=(*self.problems, problem), problem_paths=(*self.problem_paths, path)
+        )
+
+    def reported(self, *paths: KeyPath) -> bool:
+        """Whether a problem was found at one of `paths`, inside it, or at a parent of it."""
+        return any(
+            found[: len(path)] == path or path[: len(found)] == found
+            for found in self.problem_paths
+            for path in paths
+        )
 
 
 def portable_path(value: str, written_in: Path | None) -> str:

@@ -20,6 +20,7 @@ from recipec.compiler.ir import LoadIR
 from recipec.compiler.lowering import source_relation
 from recipec.compiler.typecheck import file_columns
 from recipec.compiler.types import duckdb_spelling
+from recipec.compiler.yaml_loader import display_path
 from recipec.errors import RecipeError
 
 Columns = tuple[tuple[str, str], ...]
@@ -42,13 +43,16 @@ def live_columns(ir: LoadIR) -> tuple[Columns, list[Any] | None]:
     if ir.source.reader == "database":
         from recipec.compiler.introspect import introspect
 
-        found = introspect(ir.source.type, ir.source.config)
+        # the whole table, whatever `columns:` selects: the lock describes the source, and a
+        # compile narrows it to the selection (so a new selection needs no new lock)
+        found = introspect(ir.source.type, ir.source.config.model_copy(update={"columns": None}))
         return tuple((c.name, duckdb_spelling(c.duckdb_type)) for c in found), found
     columns = file_columns(ir, source_relation(ir.source))
     if columns is None:
         raise RecipeError(
             f"cannot read the columns of the {ir.source.type} source: lock needs a database "
-            "source or local files that exist"
+            "source or local files that exist",
+            file=ir.files[0][0] if ir.files else None,
         )
     return columns, None
 
@@ -84,10 +88,23 @@ def read_lock(recipe: Path) -> Lock | None:
         columns = tuple((str(e["name"]), str(e["type"])) for e in entries)
     except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise RecipeError(
-            f"{path} is not a recipec schema lock ({exc}): run `recipec lock` again"
+            f"not a recipec schema lock ({exc}): run `recipec lock {recipe.name}` again",
+            file=display_path(path),
         ) from None
     nullable = {str(e["name"]): bool(e["nullable"]) for e in entries if "nullable" in e}
     return Lock(path, columns, nullable)
+
+
+def selected(
+    columns: Columns, selection: Sequence[str] | None
+) -> tuple[Columns, list[tuple[int, str]]]:
+    """`columns` narrowed to a source's `columns:` (in its order, as the read selects them),
+    and each selected name `columns` does not have, with its index in the selection."""
+    if not selection:
+        return columns, []
+    types = dict(columns)
+    missing = [(index, name) for index, name in enumerate(selection) if name not in types]
+    return tuple((name, types[name]) for name in selection if name in types), missing
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,50 @@ def _quoted_hint(text: str) -> str:
 TableName = Annotated[str, AfterValidator(lambda v: (parse_table_name(v), v)[1])]
 
 
+def _name(kind: str) -> AfterValidator:
+    """A validator of names taken literally (quoted in every statement): any text a database can
+    hold as an identifier, which is any but the empty one and those with a NUL character."""
+
+    def check(text: str) -> str:
+        if text and "\x00" not in text:
+            return text
+        problem = "is empty" if not text else "contains a NUL character"
+        raise PydanticCustomError(
+            f"{kind}_name",
+            f"not a {kind} name: it {problem}",
+            {
+                "hint": f"write the {kind}'s name as it is, in YAML quotes when it has odd "
+                'characters (`"o\'brien x"`); recipec quotes it in the SQL'
+            },
+        )
+
+    return AfterValidator(check)
+
+
+ColumnName = Annotated[str, _name("column")]
+"""A column, named literally: `o'brien x` is the column of that name (never SQL to parse)."""
+SchemaName = Annotated[str, _name("schema")]
+
+
+class Checks:
+    """Problems a model's validator found, each at a key of the model, raised together (the
+    reporter locates each at its key, not at the block)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[tuple[str | int, ...], str, str | None]] = []
+
+    def add(self, key: str | tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        self.found.append(((key,) if isinstance(key, str) else key, message, hint))
+
+    def raise_found(self) -> None:
+        if self.found:
+            raise PydanticCustomError(
+                "checks",
+                "{summary}",
+                {"summary": "; ".join(m for _, m, _ in self.found), "problems": tuple(self.found)},
+            )
+
+
 class SecretField:
     """Marks a config field of a SQL connector that may hold a secret: a connection setting
     (a password, a token) that is never written into the plan's SQL."""
@@ -118,7 +162,7 @@ class CursorIncremental(StrictModel):
     """Load only rows whose cursor is at or past the last committed watermark."""
 
     strategy: Literal["cursor"]
-    cursor_column: str = Field(min_length=1)
+    cursor_column: ColumnName
     initial_value: CursorValue | None = None
     """Lower bound of the first run; without it the first run reads everything."""
 
@@ -166,7 +210,7 @@ def _recipe_name(value: str) -> str:
 
 
 class DeclaredColumn(StrictModel):
-    name: str = Field(min_length=1)
+    name: ColumnName
     type: TypeName
 
 

@@ -8,29 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from recipec.compiler.inheritance import parse_dot_path
 from recipec.compiler.ir import LoadIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, holds_secret
 from recipec.compiler.typecheck import check_types
-from recipec.errors import Problem, RecipeError
+from recipec.errors import RecipeError, sorted_problems
 
 
 def check_capabilities(ir: LoadIR) -> LoadIR:
     """The destination must support the write mode the recipe asks for."""
     destination = ir.destination
     supported = destination.capabilities.write_modes
-    if destination.write_mode not in supported:
-        raise RecipeError(
-            [
-                Problem(
-                    f"destination '{destination.type}' does not support write_mode "
-                    f"'{destination.write_mode}'",
-                    path="destination.write_mode",
-                    location=destination.location,
-                    expected=f"one of: {', '.join(sorted(supported))}",
-                )
-            ]
-        )
-    return ir
+    if destination.write_mode in supported:
+        return ir
+    return ir.report(
+        f"destination '{destination.type}' does not support write_mode '{destination.write_mode}'",
+        ("destination", "write_mode"),
+        expected=f"one of: {', '.join(sorted(supported))}",
+    )
 
 
 def check_incremental(ir: LoadIR) -> LoadIR:
@@ -38,14 +33,9 @@ def check_incremental(ir: LoadIR) -> LoadIR:
     incremental = ir.source.incremental
     path = ir.source.path
     if isinstance(incremental, ModifiedTimeIncremental) and (path is None or "://" in path):
-        raise RecipeError(
-            [
-                Problem(
-                    "strategy 'modified_time' needs a source of local files (a path)",
-                    path="source.incremental.strategy",
-                    location=ir.incremental_location or ir.source.location,
-                )
-            ]
+        return ir.report(
+            "strategy 'modified_time' needs a source of local files (a path)",
+            ("source", "incremental", "strategy"),
         )
     return ir
 
@@ -91,20 +81,15 @@ def check_secrets(ir: LoadIR) -> LoadIR:
     A Python source or a plug-in destination gets its block as data, so any key of it may hold a
     secret; a connector that lowers to SQL allows secrets only in fields marked `SecretField`.
     """
-    misplaced = [path for path in sorted(ir.secrets) if not _may_hold_secret(ir, path)]
-    if misplaced:
-        raise RecipeError(
-            [
-                Problem(
-                    "a secret cannot be used here: its value would be written into the plan",
-                    path=path,
-                    location=ir.secret_locations.get(path),
-                    hint="use secrets for connection settings (passwords, tokens) of sources "
-                    "and destinations",
-                )
-                for path in misplaced
-            ]
-        )
+    for path in sorted(ir.secrets):
+        if not _may_hold_secret(ir, path):
+            ir = ir.report(
+                "a secret cannot be used here: its value would be written into the plan",
+                parse_dot_path(path),
+                location=ir.secret_locations.get(path),
+                hint="use secrets for connection settings (passwords, tokens) of sources "
+                "and destinations",
+            )
     return ir
 
 
@@ -132,17 +117,14 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
 def check_write_mode(ir: LoadIR) -> LoadIR:
     """`overwrite` replaces the table each run: with an incremental source it would keep only
     the newest rows."""
+    if ir.reported(("destination", "write_mode")):
+        return ir  # an unsupported write mode: nothing more to say about it
     if ir.destination.write_mode == "overwrite" and ir.source.incremental is not None:
-        raise RecipeError(
-            [
-                Problem(
-                    "write_mode 'overwrite' replaces the table on every run, so with an "
-                    "incremental source the table would hold only the newest rows",
-                    path="destination.write_mode",
-                    location=ir.destination.location,
-                    hint="use append or merge with an incremental source",
-                )
-            ]
+        return ir.report(
+            "write_mode 'overwrite' replaces the table on every run, so with an "
+            "incremental source the table would hold only the newest rows",
+            ("destination", "write_mode"),
+            hint="use append or merge with an incremental source",
         )
     return ir
 
@@ -178,6 +160,9 @@ PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
 
 
 def run_passes(ir: LoadIR) -> LoadIR:
+    """Run every pass; raise the problems they found together, in the order of the files."""
     for compiler_pass in PASSES:
         ir = compiler_pass(ir)
+    if ir.problems:
+        raise RecipeError(sorted_problems(ir.problems))
     return ir

@@ -29,7 +29,7 @@ from pydantic import Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
-from recipec.compiler.models import StrictModel, TypeName
+from recipec.compiler.models import ColumnName, StrictModel, TypeName
 from recipec.registry import Registration, register_transform
 
 Columns = list[tuple[str, str]]
@@ -61,7 +61,7 @@ class PythonStepBase(StrictModel):
 
     params: dict[str, Any] = {}
     """Keyword arguments for the function."""
-    columns: dict[str, TypeName] | None = None
+    columns: dict[ColumnName, TypeName] | None = None
     """The function's output columns and types; checked at run time when given."""
     whole_table: bool = False
     """Call the function once on the whole input instead of once per batch."""
@@ -133,7 +133,7 @@ def transform(
             __base__=PythonStepBase,
             type=(Literal[name], ...),  # type: ignore[valid-type,arg-type]
             columns=(
-                dict[str, TypeName] | None,
+                dict[ColumnName, TypeName] | None,
                 Field(default=columns, validate_default=True),
             ),
             whole_table=(bool, whole_table),

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, Dialects
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
-from recipec.compiler.models import StrictModel, TypeName
+from recipec.compiler.models import ColumnName, StrictModel, TypeName
 from recipec.compiler.types import scratch_duckdb
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -38,7 +38,7 @@ class SqlStep(StrictModel):
     """The dialect the query is written in (sqlglot's names: postgres, snowflake, ...)."""
     query: str
     """One SELECT reading `{input}`."""
-    columns: dict[str, TypeName] = {}
+    columns: dict[ColumnName, TypeName] = {}
     """Output column -> type: checked against the types the query gives."""
 
     @field_validator("dialect")

@@ -9,7 +9,7 @@ other columns and the plan compiles without touching the source. Config models m
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, field_validator
@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
 from recipec.compiler import expressions
-from recipec.compiler.models import CursorValue, SecretSetting, StrictModel, TypeName
+from recipec.compiler.models import ColumnName, CursorValue, SecretSetting, StrictModel, TypeName
 from recipec.compiler.types import LogicalType
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -26,16 +26,33 @@ Columns = list[tuple[str, str]]
 """A relation's columns: (name, DuckDB type)."""
 
 
-class MissingColumnError(LookupError):
-    """A step names a column its input does not have."""
+class StepError(LookupError):
+    """A step that does not fit its input; `key` is the path, inside the step, of what is
+    wrong (`("columns", "total")`), or empty for the step as a whole."""
 
-    def __init__(self, column: str, available: Columns) -> None:
-        names = [name for name, _ in available]
+    def __init__(self, message: str, key: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class MissingColumnError(StepError):
+    """A step names columns its input does not have (the first is the message)."""
+
+    def __init__(self, column: str | Sequence[str], available: Columns) -> None:
+        self.columns = (column,) if isinstance(column, str) else tuple(column)
+        self.available = available
+        super().__init__(self.message(self.columns[0]))
+
+    def message(self, column: str) -> str:
+        """What is wrong with one of `columns`."""
+        names = [name for name, _ in self.available]
         hint = did_you_mean(column, names)
-        super().__init__(
-            f"no column '{column}' in its input"
-            + (f"; {hint}" if hint else f" (columns: {', '.join(names)})")
+        return f"no column '{column}' in its input" + (
+            f"; {hint}" if hint else f" (columns: {', '.join(names)})"
         )
+
+    def __str__(self) -> str:
+        return "; ".join(self.message(column) for column in self.columns)
 
 
 def _position(columns: Columns, name: str) -> int:
@@ -44,6 +61,14 @@ def _position(columns: Columns, name: str) -> int:
         if existing.lower() == name.lower():
             return index
     raise MissingColumnError(name, columns)
+
+
+def _check_columns(names: Iterable[str], columns: Columns) -> None:
+    """Every one of `names` is a column of the input; else one error naming all that are not."""
+    present = {name.lower() for name, _ in columns}
+    missing = [name for name in names if name.lower() not in present]
+    if missing:
+        raise MissingColumnError(missing, columns)
 
 
 def _identifier(name: str) -> exp.Identifier:
@@ -56,7 +81,7 @@ def _column(name: str) -> exp.Column:
 
 class RenameColumns(StrictModel):
     type: Literal["rename_columns"]
-    mapping: dict[str, str] = Field(min_length=1)
+    mapping: dict[ColumnName, ColumnName] = Field(min_length=1)
     """Old name -> new name."""
 
     def output_name(self, column: str) -> str:
@@ -70,6 +95,7 @@ class RenameColumns(StrictModel):
         return None if column in self.mapping else column
 
     def output_columns(self, columns: Columns) -> Columns:
+        _check_columns(self.mapping, columns)
         out = list(columns)
         for old, new in self.mapping.items():
             index = _position(columns, old)
@@ -86,7 +112,7 @@ def rename_columns(step: RenameColumns, relation: exp.Expression) -> exp.Select:
 
 class Cast(StrictModel):
     type: Literal["cast"]
-    columns: dict[str, TypeName] = Field(min_length=1)
+    columns: dict[ColumnName, TypeName] = Field(min_length=1)
     """Column -> type (str, int, float, bool, date, datetime, decimal(p,s) or an alias)."""
 
     def zone_sensitive(self) -> list[str]:
@@ -97,6 +123,7 @@ class Cast(StrictModel):
         return None if column in self.columns else column  # a cast can merge distinct values
 
     def output_columns(self, columns: Columns) -> Columns:
+        _check_columns(self.columns, columns)
         out = list(columns)
         for name, logical in self.columns.items():
             index = _position(columns, name)
@@ -116,7 +143,7 @@ def cast(step: Cast, relation: exp.Expression) -> exp.Select:
 
 class AddColumn(StrictModel):
     type: Literal["add_column"]
-    name: str = Field(min_length=1)
+    name: ColumnName
     value: CursorValue | bool | None
     """A constant (templates are rendered first, so `{{ recipe.name }}` works)."""
     cast_to: TypeName | None = Field(default=None, alias="as")
@@ -189,11 +216,6 @@ def _schema(columns: Columns) -> dict[str, str | None]:
     return {name: type_name for name, type_name in columns}
 
 
-def _check_columns(names: Sequence[str], columns: Columns) -> None:
-    for name in names:
-        _position(columns, name)
-
-
 class Filter(StrictModel):
     type: Literal["filter"]
     where: Expression
@@ -222,7 +244,7 @@ def filter_rows(step: Filter, relation: exp.Expression) -> exp.Select:
 
 class Derive(StrictModel):
     type: Literal["derive"]
-    columns: dict[str, Expression] = Field(min_length=1)
+    columns: dict[ColumnName, Expression] = Field(min_length=1)
     """New column -> expression over the step's input columns."""
 
     def expressions(self) -> dict[str, str]:
@@ -236,9 +258,10 @@ class Derive(StrictModel):
         out = list(columns)
         for name, text in self.columns.items():
             if name.lower() in {column.lower() for column in schema}:
-                raise LookupError(
+                raise StepError(
                     f"column '{name}' already exists in its input (derive adds new "
-                    "columns; cast or rename an existing one, or drop it in an earlier step)"
+                    "columns; cast or rename an existing one, or drop it in an earlier step)",
+                    ("columns", name),
                 )
             out.append((name, expressions.infer(_parsed(text), schema, text) or "NULL"))
         return out
@@ -258,7 +281,7 @@ def derive(step: Derive, relation: exp.Expression) -> exp.Select:
 
 class DropColumns(StrictModel):
     type: Literal["drop_columns"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[ColumnName] = Field(min_length=1)
 
     def carried_from(self, column: str) -> str | None:
         return column
@@ -277,13 +300,14 @@ def drop_columns(step: DropColumns, relation: exp.Expression) -> exp.Select:
 
 class SelectColumns(StrictModel):
     type: Literal["select_columns"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[ColumnName] = Field(min_length=1)
     """The columns to keep, in this order."""
 
     def carried_from(self, column: str) -> str | None:
         return column
 
     def output_columns(self, columns: Columns) -> Columns:
+        _check_columns(self.columns, columns)
         return [columns[_position(columns, name)] for name in self.columns]
 
 
@@ -295,7 +319,7 @@ def select_columns(step: SelectColumns, relation: exp.Expression) -> exp.Select:
 
 class Deduplicate(StrictModel):
     type: Literal["deduplicate"]
-    keys: list[str] = Field(min_length=1)
+    keys: list[ColumnName] = Field(min_length=1)
     order_by: str | None = None
     """Which row of a key to keep, the first in this order: `updated_at desc, id`."""
 
@@ -342,7 +366,7 @@ def deduplicate(step: Deduplicate, relation: exp.Expression) -> exp.Select:
 
 class HashColumns(StrictModel):
     type: Literal["hash_columns"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[ColumnName] = Field(min_length=1)
     salt: SecretSetting | None = None
     """Prepended to each value before hashing; may be a secret (bound at run time)."""
 

@@ -27,7 +27,7 @@ from recipec.compiler.yaml_loader import (
     nearest_location,
     to_plain,
 )
-from recipec.errors import Problem, RecipeError, did_you_mean
+from recipec.errors import Problem, RecipeError, did_you_mean, sorted_problems
 from recipec.registry import REGISTRY, Kind, Registration, ensure_builtins, import_plugins
 
 
@@ -119,10 +119,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     seen: dict[tuple[str, str], Problem] = {}
     for problem in problems:
         seen.setdefault((problem.path, problem.message), problem)
-    return sorted(
-        seen.values(),
-        key=lambda p: (p.location.file if p.location else "", p.location.line if p.location else 0),
-    )
+    return sorted_problems(seen.values())
 
 
 class _Reporter:
@@ -190,6 +187,17 @@ class _Reporter:
             if dotted in self.already_reported or format_path(prefix) in self.already_reported:
                 continue
             if prefix and not raw_loc and error["type"] == "model_type":
+                continue
+            if error["type"] == "checks":  # a model validator's problems, each at its key
+                out += [
+                    Problem(
+                        message,
+                        path=format_path((*path, *key)),
+                        location=nearest_location(self.tree, (*path, *key)),
+                        hint=hint,
+                    )
+                    for key, message, hint in error["ctx"]["problems"]
+                ]
                 continue
             out.append(self._problem(error, path, dotted, model, loc))
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,8 +121,8 @@ def _convert(
         loader.flatten_mapping(yaml_node)  # resolves `<<:` merge keys as PyYAML would
         mapping: dict[str, Node] = {}
         for key_node, value_node in yaml_node.value:
-            key = loader.construct_object(key_node, deep=True)
             key_location = _location(file, key_node)
+            key = _text(loader.construct_object(key_node, deep=True), key_location, problems)
             if not isinstance(key, str):
                 problems.append(
                     Problem(f"keys must be strings, got {key!r}", location=key_location)
@@ -143,7 +144,27 @@ def _convert(
         return Node(mapping, location)
     if isinstance(yaml_node, yaml.SequenceNode):
         return Node([_convert(loader, item, file, problems) for item in yaml_node.value], location)
-    return Node(loader.construct_object(yaml_node, deep=True), location)
+    return Node(_text(loader.construct_object(yaml_node, deep=True), location, problems), location)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: Any, location: Location, problems: list[Problem]) -> Any:
+    """YAML's `\\u` escapes are 16-bit: JSON-style `"\\ud83d\\ude00"` is a surrogate pair.
+    Pairs become their character; a lone surrogate is no text (no file or database holds it)."""
+    if not isinstance(value, str) or not _SURROGATE.search(value):
+        return value
+    joined = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if "\ufffd" in joined and "\ufffd" not in value:
+        problems.append(
+            Problem(
+                "a lone surrogate escape is not a character",
+                location=location,
+                hint="write the character itself, or escape it as \\U0001F600 (eight digits)",
+            )
+        )
+    return joined
 
 
 def to_plain(node: Node) -> Any:

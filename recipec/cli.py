@@ -572,15 +572,16 @@ def _exit_interrupted(message: str, code: int, error_class: str) -> NoReturn:
     os._exit(code)
 
 
-def _report(message: str, code: int, error_class: str) -> None:
-    """The final error line, through the logging setup (one JSON object with --log-format json)."""
-    fields = {"event": "error", "exit_code": code, "error_class": error_class}
+def _report(message: str, code: int, error_class: str, **extra: Any) -> None:
+    """The final error line, through the logging setup (one JSON object with --log-format json,
+    with a recipe error's `problems`, each with its file, line and column)."""
+    fields = {"event": "error", "exit_code": code, "error_class": error_class, **extra}
     log.error(message, extra={"fields": fields})
     sys.stderr.flush()
 
 
-def _fail(message: str, code: int, error_class: str = "") -> NoReturn:
-    _report(message, code, error_class)
+def _fail(message: str, code: int, error_class: str = "", **extra: Any) -> NoReturn:
+    _report(message, code, error_class, **extra)
     sys.exit(code)
 
 
@@ -629,7 +630,12 @@ def _main(args: list[str], debug: bool, log_format: str, exit_when_done: bool) -
         prefix = "" if isinstance(exc, RecipeError) else "error: "
         if isinstance(exc, Interrupted):
             _exit_interrupted(prefix + exc.render(), exc.exit_code, type(exc).__name__)
-        _fail(prefix + exc.render(), exc.exit_code, type(exc).__name__)
+        extra = (
+            {"problems": [p.to_dict() for p in exc.problems]}
+            if isinstance(exc, RecipeError)
+            else {}
+        )
+        _fail(prefix + exc.render(), exc.exit_code, type(exc).__name__, **extra)
     except KeyboardInterrupt:
         _fail("interrupted", 130, "KeyboardInterrupt")
     except Exception as exc:

@@ -36,10 +36,14 @@ class Problem:
     expected: str | None = None
     hint: str | None = None
     """A suggestion, usually "did you mean ...?"."""
+    file: str | None = None
+    """The file the problem is in when no line of it is: a recipe a run of its plan found
+    wrong, a schema lock. `location.file` when there is a location."""
 
     def render(self, *, frame: bool = True) -> str:
-        where = str(self.location) if self.location else "<recipe>"
-        head = f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+        where = str(self.location) if self.location else self.file
+        head = f"{self.path + ': ' if self.path else ''}{self.message}"
+        head = f"{where}: {head}" if where else head
         lines = [head]
         if self.expected:
             lines.append(f"  expected: {self.expected}")
@@ -54,7 +58,7 @@ class Problem:
         return {
             "message": self.message,
             "path": self.path,
-            "file": loc.file if loc else None,
+            "file": loc.file if loc else self.file,
             "line": loc.line if loc else None,
             "column": loc.column if loc else None,
             "expected": self.expected,
@@ -78,6 +82,19 @@ def code_frame(location: Location, context: int = 1) -> list[str]:
         if number == location.line:
             out.append(f"  {' ' * width} | {' ' * (location.column - 1)}^")
     return out
+
+
+def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """In file order (line, then column); problems without a place last."""
+    return sorted(
+        problems,
+        key=lambda p: (
+            p.location is None,
+            p.location.file if p.location else "",
+            p.location.line if p.location else 0,
+            p.location.column if p.location else 0,
+        ),
+    )
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
@@ -107,9 +124,11 @@ class RecipeError(DataLoaderError):
 
     exit_code = 1
 
-    def __init__(self, problems: Sequence[Problem] | str, **context: Any) -> None:
+    def __init__(
+        self, problems: Sequence[Problem] | str, *, file: str | None = None, **context: Any
+    ) -> None:
         if isinstance(problems, str):
-            problems = [Problem(problems)]
+            problems = [Problem(problems, file=file)]
         self.problems: tuple[Problem, ...] = tuple(problems)
         summary = "\n".join(p.render(frame=False) for p in self.problems)
         super().__init__(summary, problems=[p.to_dict() for p in self.problems], **context)

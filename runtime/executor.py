@@ -515,10 +515,12 @@ class Executor:
             live = binding.describe(self.connection, step.query, self.values)
         changes = drift([(c.name, c.type) for c in step.output_schema], live)
         if changes.breaking:
+            recipe = self.plan.files[0].path if self.plan.files else None
             raise RecipeError(
                 f"the source no longer matches {step.schema_lock}:\n  "
                 + "\n  ".join(changes.lines())
-                + "\nrun `recipec lock` on the recipe to accept the change"
+                + f"\nrun `recipec lock {recipe or 'RECIPE'}` to accept the change",
+                file=recipe,
             )
         for line in changes.lines():
             self.summary.notes.append(f"source drifted from {step.schema_lock}: {line}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from recipec import redaction
 from recipec.compiler.plan import Plan, parameter_name
-from recipec.errors import RecipeError
+from recipec.errors import Problem, RecipeError
 
 
 def resolve_secrets(plan: Plan, vars: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -70,6 +70,14 @@ def _resolve(plan: Plan, path: str, vars: Mapping[str, Any]) -> str:
     try:
         value = reference.resolve(plan.name, vars)
     except TemplateLookupError as exc:
-        raise RecipeError(f"cannot resolve the secret at {path}: {exc}") from None
+        raise RecipeError(
+            [
+                Problem(
+                    f"cannot resolve the secret: {exc}",
+                    path=path,
+                    file=plan.files[0].path if plan.files else None,
+                )
+            ]
+        ) from None
     redaction.register(value)
     return value

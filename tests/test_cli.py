@@ -140,6 +140,20 @@ def test_explain_prints_value_origin_and_overrides(project, cli):
     ]
 
 
+def test_explain_of_a_missing_key_names_the_file_and_its_nearest_parent(project, cli):
+    project.write("data/a.csv", "id\n1\n")
+    project.write(
+        "r.yaml",
+        "name: e\nsource: {type: csv, path: data/a.csv}\n"
+        "destination:\n  type: duckdb\n  database: o.duckdb\n  table: t\n",
+    )
+    result = cli("explain", "r.yaml", "destination.tabel")
+    assert result.code == 1
+    assert "<recipe>" not in result.err
+    assert "r.yaml:3:1: the resolved recipe has no key 'destination.tabel'" in result.err
+    assert "did you mean 'table'?" in result.err
+
+
 def test_logs_as_json_lines_with_debug(demo, cli):
     result = cli("--log-format", "json", "run", "r.yaml", "--debug")
     assert result.code == 0

@@ -9,7 +9,10 @@ from pydantic import model_validator
 from sqlglot import exp
 
 from recipec.compiler.models import (
+    Checks,
+    ColumnName,
     LocalPath,
+    SchemaName,
     SecretSetting,
     StrictModel,
     TableName,
@@ -80,8 +83,8 @@ class ServerConnection(StrictModel):
 class Scd2Columns(StrictModel):
     """Names of the validity columns of `write_mode: scd2`."""
 
-    valid_from: str = "valid_from"
-    valid_to: str = "valid_to"
+    valid_from: ColumnName = "valid_from"
+    valid_to: ColumnName = "valid_to"
     """NULL while the version is current."""
 
 
@@ -91,34 +94,44 @@ class TableWriteConfig(StrictModel):
     table: TableName
     """`[schema.]table`; the schema is created when missing."""
     write_mode: Literal["append", "overwrite", "merge", "scd2"] = "append"
-    merge_keys: list[str] = []
+    merge_keys: list[ColumnName] = []
     """Columns identifying a row, for `merge` and `scd2`."""
     merge_strategy: Literal["upsert", "delete_insert"] = "upsert"
     """`upsert`: update matched rows, insert new ones; `delete_insert`: delete the batch's keys,
     then insert the batch."""
     scd2: Scd2Columns = Scd2Columns()
-    hard_delete_column: str | None = None
+    hard_delete_column: ColumnName | None = None
     """A source flag: a row with it true deletes the destination row (closes it in scd2)."""
-    soft_delete_column: str | None = None
+    soft_delete_column: ColumnName | None = None
     """A source flag: a row with it true only sets that flag on the destination row."""
-    state_schema: str = "recipec"
+    state_schema: SchemaName = "recipec"
     """Schema of the `_recipec_state` and `_recipec_loads` tables."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TableWriteConfig:
+        checks = Checks()
         if len(parse_table_name(self.table)) > 2:
-            raise ValueError(
-                "table: write [schema.]table; the database is the `database` key, not a catalog"
+            checks.add(
+                "table",
+                "write [schema.]table; the database is the `database` key, not a catalog",
             )
         if self.write_mode in ("merge", "scd2") and not self.merge_keys:
-            raise ValueError(
-                f"write_mode '{self.write_mode}' needs merge_keys (the columns identifying a row)"
+            checks.add(
+                "merge_keys" if "merge_keys" in self.model_fields_set else "write_mode",
+                f"write_mode '{self.write_mode}' needs merge_keys (the columns identifying a row)",
             )
-        deletes = [c for c in (self.hard_delete_column, self.soft_delete_column) if c]
+        deletes = [
+            field
+            for field in ("hard_delete_column", "soft_delete_column")
+            if getattr(self, field) is not None
+        ]
         if len(deletes) > 1:
-            raise ValueError("give hard_delete_column or soft_delete_column, not both")
-        if deletes and self.write_mode not in ("merge", "scd2"):
-            raise ValueError("delete columns need write_mode merge or scd2 (rows need keys)")
-        if self.soft_delete_column and self.write_mode == "scd2":
-            raise ValueError("scd2 closes deleted rows: use hard_delete_column with scd2")
+            checks.add(deletes[-1], "give hard_delete_column or soft_delete_column, not both")
+        elif deletes and self.write_mode not in ("merge", "scd2"):
+            checks.add(deletes[0], "delete columns need write_mode merge or scd2 (rows need keys)")
+        elif self.soft_delete_column and self.write_mode == "scd2":
+            checks.add(
+                "soft_delete_column", "scd2 closes deleted rows: use hard_delete_column with scd2"
+            )
+        checks.raise_found()
         return self

@@ -18,6 +18,8 @@ from sqlglot import exp
 
 from recipec.compiler.connectors.base import ServerConnection
 from recipec.compiler.models import (
+    Checks,
+    ColumnName,
     CursorIncremental,
     CursorValue,
     SecretSetting,
@@ -75,14 +77,18 @@ class DatabaseIncremental(CursorIncremental):
     @model_validator(mode="after")
     def _backfill_needs_a_range(self) -> DatabaseIncremental:
         if self.backfill is not None and (self.initial_value is None or self.end_value is None):
-            raise ValueError("backfill needs initial_value and end_value (the range to split)")
+            checks = Checks()
+            checks.add(
+                "backfill", "backfill needs initial_value and end_value (the range to split)"
+            )
+            checks.raise_found()
         return self
 
 
 class Chunking(StrictModel):
     """Split a full load into key ranges read in parallel."""
 
-    column: str
+    column: ColumnName
     """A numeric column (usually the primary key)."""
     chunks: int = Field(ge=2, le=64)
 
@@ -92,7 +98,7 @@ class DatabaseSourceConfig(ServerConnection):
     """`[schema.]table` to read; or give `query`."""
     query: str | None = None
     """One SELECT in the source's dialect; or give `table`."""
-    columns: list[str] | None = None
+    columns: list[ColumnName] | None = None
     """A projection pushed into the read."""
     incremental: DatabaseIncremental | None = None
     chunking: Chunking | None = None
@@ -108,12 +114,19 @@ class DatabaseSourceConfig(ServerConnection):
 
 
 def _table_or_query(table: str | None, query: str | None, dialect: str) -> None:
-    if (table is None) == (query is None):
-        raise ValueError("give exactly one of `table` and `query`")
+    checks = Checks()
+    if table is not None and query is not None:
+        checks.add("query", "give exactly one of `table` and `query`, not both")
+    elif table is None and query is None:
+        checks.add((), "give exactly one of `table` and `query`")
     if table is not None and len(parse_table_name(table)) > 2:
-        raise ValueError("table: write [schema.]table (the database is the `database` key)")
+        checks.add("table", "write [schema.]table (the database is the `database` key)")
     if query is not None:
-        _one_select(query, dialect)
+        try:
+            _one_select(query, dialect)
+        except ValueError as exc:
+            checks.add("query", str(exc))
+    checks.raise_found()
 
 
 def _url_dialect(url: str) -> str:
@@ -126,7 +139,7 @@ def _one_select(query: str, dialect: str) -> None:
     """A source query is one SELECT, parsed in the source's dialect."""
     try:
         statements = sqlglot.parse(query, read=dialect)
-    except sqlglot.errors.ParseError as exc:
+    except sqlglot.errors.SqlglotError as exc:  # a parse or a token error (an unclosed quote)
         raise ValueError(f"query is not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise ValueError("query: give exactly one SELECT")
@@ -147,7 +160,7 @@ class SqlConfig(StrictModel):
     when it comes from the environment)."""
     table: TableName | None = None
     query: str | None = None
-    columns: list[str] | None = None
+    columns: list[ColumnName] | None = None
     incremental: DatabaseIncremental | None = None
 
     @model_validator(mode="after")

@@ -325,7 +325,7 @@ def test_deriving_an_existing_column_is_an_error(project):
     with pytest.raises(RecipeError) as caught:
         run_recipe_from_yaml("r.yaml")
     (problem,) = caught.value.problems
-    assert problem.path == "transform.steps[0]"
+    assert problem.path == "transform.steps[0].columns.Amount"
     assert problem.message == (
         "derive: column 'Amount' already exists in its input (derive adds new columns; "
         "cast or rename an existing one, or drop it in an earlier step)"

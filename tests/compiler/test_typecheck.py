@@ -124,7 +124,7 @@ def test_a_merge_key_missing_from_the_output(project):
     found = problem(
         project, [{"type": "select_columns", "columns": ["email"]}], destination=destination
     )
-    assert found.path == "destination.merge_keys"
+    assert found.path == "destination.merge_keys[0]"
     assert "merge key 'id' is not in the output of the last step" in found.message
 
 

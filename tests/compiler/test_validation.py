@@ -86,7 +86,11 @@ def test_rendered_error_has_a_numbered_frame_with_a_caret(project):
 @pytest.mark.parametrize(
     ("change", "path", "message"),
     [
-        (("write_mode: append", "write_mode: merge"), "destination", "needs merge_keys"),
+        (
+            ("write_mode: append", "write_mode: merge"),
+            "destination.write_mode",
+            "needs merge_keys",
+        ),
         (
             ("table: main.t", "table: 'main.t; DROP TABLE x'"),
             "destination.table",
@@ -169,4 +173,5 @@ def test_secrets_in_sql_connector_options_are_refused(project, monkeypatch):
 
 def test_duckdb_tables_are_schema_and_table_only(project):
     (problem,) = problems_of(project, BASE.replace("table: main.t", "table: db.main.t"))
-    assert problem.path == "destination" and "[schema.]table" in problem.message
+    assert problem.path == "destination.table" and "[schema.]table" in problem.message
+    assert problem.location.line == 8

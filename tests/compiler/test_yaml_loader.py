@@ -49,3 +49,14 @@ def test_malformed_yaml_is_one_located_error(text, message, line):
 def test_characters_yaml_does_not_allow_are_a_recipe_error():
     with pytest.raises(RecipeError, match="malformed YAML"):
         load_yaml_text("name: a\x7f\n", "r.yaml")
+
+
+def test_a_json_style_surrogate_pair_is_one_character():
+    node = load_yaml_text('name: "\\ud83d\\ude00"', "r.yaml")
+    assert node.value["name"].value == "\U0001f600"
+
+
+def test_a_lone_surrogate_is_a_located_error():
+    with pytest.raises(RecipeError, match=r"r.yaml:1:7: a lone surrogate") as info:
+        load_yaml_text('name: "a\\ud83d"', "r.yaml")
+    assert "\\U0001F600" in info.value.render()

@@ -331,6 +331,7 @@ def test_an_introspected_plan_keeps_types_through_the_driver(project, postgres, 
         ("SELECT 1; DROP TABLE x", "exactly one SELECT"),
         ("DELETE FROM x", "exactly one SELECT"),
         ("SELEC oops FROM", "not valid postgres SQL"),
+        ("SELECT 'unclosed FROM t", "source.query: query is not valid postgres SQL"),
     ],
 )
 def test_a_source_query_is_one_select(project, query, message):
@@ -592,3 +593,26 @@ def test_database_steps_name_the_table_and_server_never_the_password(project, po
     assert f"from {label}" in run.out
     assert plan.code == 0 and f"extract  {label}" in plan.out, plan.out
     assert "pw-not-shown" not in run.out + run.err + plan.out
+
+
+ODD = "o'brien x"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_odd_column_names_are_selected_chunked_and_loaded(project, server, path):
+    quote = '"' if server.kind == "postgres" else "`"
+    table = f"{server.namespace}.odd" if server.kind == "postgres" else "odd"
+    server.run(
+        f"CREATE TABLE {table} (id int PRIMARY KEY, {quote}{ODD}{quote} text, other text)",
+        f"INSERT INTO {table} VALUES (1, 'a', 'z'), (2, 'b', 'z')",
+    )
+    source = server.source("odd", extract_with=path, columns=["id", ODD])
+    source["chunking"] = {"column": "id", "chunks": 2}
+    document = {
+        "name": "odd_names",
+        "source": source,
+        "destination": {"type": "duckdb", "database": "out.duckdb", "table": "t"},
+    }
+    project.write("r.yaml", json.dumps(document))
+    run_recipe_from_yaml("r.yaml")
+    assert project.rows(f'SELECT id, "{ODD}" FROM t ORDER BY id') == [(1, "a"), (2, "b")]

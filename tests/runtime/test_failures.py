@@ -80,7 +80,7 @@ def test_a_renamed_column_that_does_not_exist(loaded, cli):
     result = cli("run", "r.yaml")
     assert result.code == 1
     assert (
-        "transform.steps[0]: rename_columns: no column 'nope' in its input "
+        "transform.steps[0].mapping.nope: rename_columns: no column 'nope' in its input "
         "(columns: id, age, updated_at)" in result.err
     )
     assert loaded.snapshot("main.people") == before
