@@ -39,3 +39,26 @@ def _forget_secrets():
 
     with redaction.scope():
         yield
+
+
+@pytest.fixture(autouse=True)
+def _forget_plugins():
+    """Plug-ins a test registers (and the modules it imported from its own folders) are gone
+    after it: the registry is one per process, and a later test may list or miss them."""
+    import sys
+
+    from recipec.registry import REGISTRY, ensure_builtins
+
+    ensure_builtins()
+    registered = {kind: dict(entries) for kind, entries in REGISTRY._entries.items()}
+    modules = set(sys.modules)
+    yield
+    for kind, entries in registered.items():
+        REGISTRY._entries[kind] = entries
+    repo = Path(__file__).resolve().parents[1]
+    package = tuple(str(repo / part) for part in ("recipec", "compiler", "runtime", "stdlib"))
+    installed = (sys.prefix, sys.base_prefix, *package)
+    for name in set(sys.modules) - modules:
+        file = str(getattr(sys.modules[name], "__file__", "") or "")
+        if file and not file.startswith(installed):
+            del sys.modules[name]

@@ -425,6 +425,8 @@ def workdir(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     environ, path, modules = dict(os.environ), list(sys.path), set(sys.modules)
     ensure_builtins()  # registered once per process: keep them
     registered = {kind: dict(entries) for kind, entries in REGISTRY._entries.items()}
+    for kind, entries in registered.items():  # a doc shows the built-ins: hide test plug-ins
+        REGISTRY._entries[kind] = {name: r for name, r in entries.items() if r.builtin}
     yield root
     # Undo what the block's commands changed in this process: exported variables, plug-ins
     # imported from the working directory and what they registered.
