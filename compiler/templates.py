@@ -131,6 +131,9 @@ def render_string(
         if name in vars:
             reads.vars[name] = str(vars[name])
             return str(vars[name])
+        if default is _UNSET and reads.placeholder is not None:
+            reads.missing.add(f"var {name}")
+            return reads.placeholder
         if default is _UNSET:
             raise TemplateLookupError(
                 f"variable '{name}' is not set (pass it with --var {name}=VALUE)"
@@ -174,8 +177,9 @@ def render_tree(
     tree: Node, *, vars: Mapping[str, Any], resolve_secrets: bool = True
 ) -> RenderedTree:
     """Render every templated string in `tree`, collecting every failure. Without
-    `resolve_secrets`, a secret whose environment variable is not set reads as `***` (what is
-    compiled for a diff connects to nothing); any other missing variable is still an error."""
+    `resolve_secrets`, a secret whose environment variable or var is not set reads as `***`
+    (what is compiled for a diff connects to nothing); any other missing one is still an
+    error."""
     problems: list[Problem] = []
     references: dict[str, SecretReference] = {}
     secrets: dict[str, SecretReference] = {}
@@ -200,7 +204,7 @@ def render_tree(
                 node.value, vars=vars, recipe_name=recipe_name, placeholder=placeholder
             )
             is_secret = rendered.reads.called_secret or bool(
-                rendered.reads.env and SECRET_KEY.search(key)
+                (rendered.reads.env or rendered.reads.missing) and SECRET_KEY.search(key)
             )
             if rendered.reads.missing and not is_secret:  # not a secret: missing is an error
                 rendered = render_string(node.value, vars=vars, recipe_name=recipe_name)

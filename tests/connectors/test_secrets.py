@@ -336,3 +336,23 @@ def test_any_secret_text_stays_out_of_compile_explain_and_validate(
     for output in outputs:
         assert marked not in output.out + output.err
     assert parse_dot_path(keys[0])
+
+
+def test_diff_compiles_a_secret_read_from_a_var_without_the_var(project: Project, cli):
+    project.write("data/in.csv", "id\n1\n")
+    project.write(
+        "r.yaml",
+        """
+        name: d
+        source: {type: csv, path: data/in.csv}
+        destination:
+          type: postgres
+          host: h
+          database: d
+          table: public.t
+          password: "{{ var('pw') }}"
+        """,
+    )
+    result = cli("diff", "r.yaml", "r.yaml")
+    assert result.code == 0, result.err
+    assert cli("compile", "r.yaml").code == 1  # a compile for a run needs it
