@@ -45,12 +45,13 @@ class DriverColumn:
 
 # -- Postgres -------------------------------------------------------------------------------------
 
+_POINT = "STRUCT(x DOUBLE, y DOUBLE)"
 _PG_SIMPLE = {
     16: "BOOLEAN", 20: "BIGINT", 21: "SMALLINT", 23: "INTEGER", 26: "UINTEGER", 700: "FLOAT",
     701: "DOUBLE", 25: "VARCHAR", 1043: "VARCHAR", 18: "VARCHAR", 19: "VARCHAR",
     1042: "VARCHAR", 17: "BLOB", 1082: "DATE", 1083: "TIME", 1266: "TIME WITH TIME ZONE",
     1114: "TIMESTAMP", 1184: "TIMESTAMP WITH TIME ZONE", 1186: "INTERVAL", 2950: "UUID",
-    114: "JSON", 3802: "JSON",
+    114: "JSON", 3802: "JSON", 869: "VARCHAR", 650: "VARCHAR", 600: _POINT,
 }  # fmt: skip
 """Postgres type OID -> DuckDB type (NUMERIC, 1700, depends on its modifier)."""
 PG_NUMERIC = 1700
@@ -89,6 +90,18 @@ def _postgres_interval(text: str) -> Any:
     return pa.MonthDayNano([months, days, nanos])
 
 
+def _inet_text(value: Any) -> str:
+    """An inet with its prefix length always, as the scanner writes it (Postgres leaves out
+    /32 and /128)."""
+    text = str(value)
+    return text if "/" in text else text + ("/128" if ":" in text else "/32")
+
+
+def _point(value: Any) -> dict[str, float]:
+    x, y = str(value).strip("()").split(",")
+    return {"x": float(x), "y": float(y)}
+
+
 def _json_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -105,6 +118,9 @@ _PG_CONVERT: dict[int, Convert] = {
     3802: _json_text,
     1186: _postgres_interval,
     1266: _timetz_text,
+    869: _inet_text,
+    650: str,
+    600: _point,
 }
 
 
@@ -345,6 +361,8 @@ def arrow_type(duckdb_type: str) -> Any:
         return pa.timestamp("us")
     if duckdb_type == "TIMESTAMP WITH TIME ZONE":
         return pa.timestamp("us", tz="UTC")
+    if duckdb_type == _POINT:
+        return pa.struct([("x", pa.float64()), ("y", pa.float64())])
     return getattr(pa, _ARROW.get(duckdb_type, "string"))()
 
 
