@@ -207,7 +207,9 @@ def _postgres_types(
         schema, table = source_types.table_parts(config["table"])
         relation = exp.table_(table or "", db=schema, quoted=True)
     else:
-        relation = sqlglot.parse_one(config.get("query") or "", read="postgres").subquery()
+        query = sqlglot.parse_one(config.get("query") or "", read="postgres")
+        assert isinstance(query, exp.Query)  # validated when the recipe compiled
+        relation = query.subquery()
     rows = _source_query(connection, "postgres", source_types.postgres_typeof_sql(relation, names))
     return dict(zip(names, rows[0], strict=True)) if rows else {}
 
@@ -274,11 +276,11 @@ def read_with_driver(
             result = connection.execution_options(
                 stream_results=True, yield_per=batch_size
             ).execute(query, params)
-            columns: list[source_types.DriverColumn] | None = None
+            # the description, before the cursor closes when the last row is fetched
+            described = _described(kind, result.cursor, json_names)
             names = list(result.keys())
             for rows in result.partitions(batch_size):
-                if columns is None:
-                    columns = _driver_columns(kind, result.cursor, names, rows, json_names)
+                columns = described or _inferred_columns(names, rows)
                 yield source_types.to_arrow(columns, rows)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         raise connector_error(getattr(exc, "orig", None) or exc, step) from None
@@ -311,9 +313,11 @@ def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> set[str]:
     return {str(row[0]) for row in connection.exec_driver_sql(statement)}
 
 
-def _driver_columns(
-    kind: str, cursor: Any, names: list[str], rows: Any, json_names: set[str]
-) -> list[source_types.DriverColumn]:
+def _described(
+    kind: str, cursor: Any, json_names: set[str]
+) -> list[source_types.DriverColumn] | None:
+    """The result's columns, typed from its description (None for a driver without a type
+    table)."""
     if kind == "postgres":
         return source_types.postgres_columns(cursor.description)
     if kind == "mysql":
@@ -324,6 +328,10 @@ def _driver_columns(
             else c
             for c in columns
         ]
+    return None
+
+
+def _inferred_columns(names: list[str], rows: Any) -> list[source_types.DriverColumn]:
     inferred = [_inferred([row[i] for row in rows]) for i in range(len(names))]
     return [
         source_types.DriverColumn(name, duck, _FALLBACK_CONVERT.get(duck))

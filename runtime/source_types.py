@@ -15,7 +15,9 @@ as text).
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -124,14 +126,67 @@ _PG_CONVERT: dict[int, Convert] = {
 }
 
 
+def numeric_as_double(value: Any) -> float:
+    """An unconstrained NUMERIC as a DOUBLE, rounded the way the postgres scanner rounds it, so
+    both paths give the same double (not always the nearest one): the base-10000 digits of the
+    value are accumulated in doubles, then divided by 10 ** scale."""
+    if not isinstance(value, decimal.Decimal) or not value.is_finite():
+        return float(value)
+    sign, digits, exponent = value.as_tuple()
+    scale = max(0, -int(exponent))
+    text = ("".join(map(str, digits)) + "0" * max(0, int(exponent))).rjust(scale + 1, "0")
+    whole, fraction = text[: len(text) - scale] or "0", text[len(text) - scale :]
+    whole = whole.lstrip("0")
+    head = -len(whole) % 4
+    groups = [int(g) for g in _chunks("0" * head + whole)] if whole else []
+    weight = len(groups) - 1
+    groups += [int(g) for g in _chunks(fraction + "0" * (-len(fraction) % 4))]
+    while groups and groups[0] == 0:
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        return 0.0
+    return _accumulate(groups, weight, scale) * (-1.0 if sign else 1.0)
+
+
+def _chunks(text: str) -> list[str]:
+    return [text[i : i + 4] for i in range(0, len(text), 4)]
+
+
+def _accumulate(groups: list[int], weight: int, scale: int) -> float:
+    count = len(groups)
+    scale_power = math.pow(10, scale)
+    whole = fraction = 0.0
+    if weight >= 0:
+        whole = float(groups[0])
+        for i in range(1, weight + 1):
+            whole = whole * 10_000 + (groups[i] if i < count else 0)
+        whole *= scale_power
+    if count > weight + 1:
+        correction = (count - weight - 1) * 4 - scale
+        for i in range(max(0, weight + 1), count):
+            if i + 1 < count:
+                fraction = fraction * 10_000 + groups[i]
+                continue
+            base, digit = 10_000.0, float(groups[i])
+            if correction >= 0:
+                base, digit = base / math.pow(10, correction), digit / math.pow(10, correction)
+            else:
+                base, digit = base * math.pow(10, -correction), digit * math.pow(10, -correction)
+            fraction = fraction * base + digit
+    return (whole + fraction) / scale_power
+
+
 def _pg_numeric(modifier: int | None) -> tuple[str, Convert | None]:
     """NUMERIC(p, s) from its type modifier (psycopg2 reports it less 4); unconstrained or wider
     than 38 digits: DOUBLE."""
     if modifier is None or modifier < 0:
-        return "DOUBLE", float
+        return "DOUBLE", numeric_as_double
     precision, scale = modifier >> 16, modifier & 0xFFFF
     if precision > MAX_DECIMAL_PRECISION or scale > precision:
-        return "DOUBLE", float
+        return "DOUBLE", numeric_as_double
     return f"DECIMAL({precision},{scale})", None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -319,6 +320,32 @@ def test_a_query_source_types_json_like_a_table_source(project, postgres, path):
         (2, "[1, 2]", None),
         (3, "1", None),
     ]
+
+
+def test_unconstrained_numerics_are_the_same_doubles_on_both_paths(project, postgres):
+    """The postgres scanner's NUMERIC -> DOUBLE is not always the nearest double (it adds up
+    base-10000 digits in doubles); the driver rounds the same way."""
+    generator = random.Random(8)
+    values = ["12345678901234567890", "0.0001", "-0.00001", "1e30", "99999999999999999999.99999"]
+    for _ in range(400):
+        whole = "".join(generator.choice("0123456789") for _ in range(generator.randint(0, 30)))
+        fraction = "".join(generator.choice("0123456789") for _ in range(generator.randint(0, 25)))
+        values.append(generator.choice(["", "-"]) + (whole or "0") + "." + (fraction or "0"))
+    ns = postgres.namespace
+    rows = ", ".join(f"({i}, '{v}')" for i, v in enumerate(values))
+    postgres.run(
+        f"CREATE TABLE {ns}.nums (id int, v numeric, a numeric[])",
+        f"INSERT INTO {ns}.nums (id, v) VALUES {rows}",
+        f"UPDATE {ns}.nums SET a = ARRAY[v, -v]",
+    )
+    results = {}
+    for path in PATHS:
+        database = load(project, postgres, "nums", path)
+        assert project.columns("main.loaded", database)[1:] == [("v", "DOUBLE"), ("a", "DOUBLE[]")]
+        results[path] = project.rows("SELECT id, v, a FROM main.loaded ORDER BY id", database)
+    assert results["driver"] == results["duckdb"]
+    nearest = [float(Decimal(v)) for v in values]
+    assert [v for _, v, _ in results["driver"]] != nearest  # the scanner's rounding, not ours
 
 
 # -- the crashes of issue 8, item 5 -----------------------------------------------------------
