@@ -175,20 +175,19 @@ def scanner_casts(
         read = describe(connection, step.query, values)
     except duckdb.Error as exc:
         raise connector_error(exc, step) from None
-    texts = [name for name, type_name in read if type_name in ("VARCHAR", "VARCHAR[]")]
+    texts = {name: type_name for name, type_name in read if type_name.startswith("VARCHAR")}
     if not texts:
         return []
     if step.scanner == "postgres":
-        found = _postgres_types(connection, step, texts)
-        typed = ((name, source_types.postgres_json_type(found.get(name, ""))) for name in texts)
-        return [(name, duck) for name, duck in typed if duck]
+        found = _postgres_types(connection, step, list(texts))
+        return [
+            (name, type_name.replace("VARCHAR", "JSON"))
+            for name, type_name in texts.items()
+            if source_types.is_postgres_json(found.get(name, ""))
+        ]
     if step.scanner == "mysql":
         json_names = _mysql_json_columns(connection, step)
-        return [
-            (name, "JSON")
-            for name, type_name in read
-            if type_name == "VARCHAR" and name in json_names
-        ]
+        return [(name, "JSON") for name, type_name in texts.items() if name in json_names]
     return []
 
 
@@ -272,12 +271,12 @@ def read_with_driver(
     try:
         with engine.connect() as connection:
             kind = _driver_kind(connection)
-            json_names = _prepare_driver(connection, kind, step)
+            catalog = _prepare_driver(connection, kind, step)
             result = connection.execution_options(
                 stream_results=True, yield_per=batch_size
             ).execute(query, params)
             # the description, before the cursor closes when the last row is fetched
-            described = _described(kind, result.cursor, json_names)
+            described = _described(kind, result.cursor, catalog)
             names = list(result.keys())
             for rows in result.partitions(batch_size):
                 columns = described or _inferred_columns(names, rows)
@@ -298,33 +297,38 @@ def _driver_kind(connection: Any) -> str:
     return ""
 
 
-def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> set[str]:
-    """Set the session up for typed reads; the names of a MySQL table's JSON columns."""
+def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> dict[str, int]:
+    """Set the session up for typed reads. What a table's catalog says and a result's
+    description does not: Postgres arrays of more than one dimension (name -> dimensions),
+    MySQL's JSON columns (name -> 0)."""
     dbapi = connection.connection.dbapi_connection
+    schema, table = source_types.table_parts(step.config.get("table"))
     if kind == "postgres":
         source_types.register_postgres_text(dbapi)
         connection.exec_driver_sql("SET intervalstyle = 'postgres'")
-        return set()
-    if kind != "mysql" or not step.config.get("table"):
-        return set()
-    schema, table = source_types.table_parts(step.config.get("table"))
+        if table is None:
+            return {}
+        statement = source_types.postgres_dims_sql(table, schema)
+        return {str(name): int(dims) for name, dims in connection.exec_driver_sql(statement)}
+    if kind != "mysql" or table is None:
+        return {}
     mariadb = "mariadb" in str(dbapi.get_server_info()).lower()
     statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
-    return {str(row[0]) for row in connection.exec_driver_sql(statement)}
+    return {str(row[0]): 0 for row in connection.exec_driver_sql(statement)}
 
 
 def _described(
-    kind: str, cursor: Any, json_names: set[str]
+    kind: str, cursor: Any, catalog: dict[str, int]
 ) -> list[source_types.DriverColumn] | None:
-    """The result's columns, typed from its description (None for a driver without a type
-    table)."""
+    """The result's columns, typed from its description and the table's catalog (None for a
+    driver without a type table)."""
     if kind == "postgres":
-        return source_types.postgres_columns(cursor.description)
+        return source_types.postgres_columns(cursor.description, catalog)
     if kind == "mysql":
         columns = source_types.mysql_columns(cursor)
         return [
             source_types.DriverColumn(c.name, "JSON", c.convert)
-            if c.name in json_names and c.duckdb_type == "VARCHAR"
+            if c.name in catalog and c.duckdb_type == "VARCHAR"
             else c
             for c in columns
         ]

@@ -190,13 +190,17 @@ def _pg_numeric(modifier: int | None) -> tuple[str, Convert | None]:
     return f"DECIMAL({precision},{scale})", None
 
 
-def postgres_column(name: str, oid: int, modifier: int | None) -> DriverColumn:
-    """A psycopg2 result column as the postgres scanner types it (json and jsonb: JSON)."""
+def postgres_column(name: str, oid: int, modifier: int | None, dims: int = 1) -> DriverColumn:
+    """A psycopg2 result column as the postgres scanner types it (json and jsonb: JSON); an
+    array has the dimensions its table declares (`int[][]`), else one."""
     element = PG_ARRAYS.get(oid)
     if element is not None:
         inner = postgres_column(name, element, modifier)
         convert = inner.convert
-        return DriverColumn(name, inner.duckdb_type + "[]", _each(convert) if convert else None)
+        if convert is not None:
+            for _ in range(dims):
+                convert = _each(convert)
+        return DriverColumn(name, inner.duckdb_type + "[]" * dims, convert)
     if oid == PG_NUMERIC:
         duck, convert = _pg_numeric(modifier)
         return DriverColumn(name, duck, convert)
@@ -205,7 +209,11 @@ def postgres_column(name: str, oid: int, modifier: int | None) -> DriverColumn:
     return DriverColumn(name, "VARCHAR", str)  # other types: the server's text
 
 
-def postgres_columns(description: Sequence[Any]) -> list[DriverColumn]:
+def postgres_columns(
+    description: Sequence[Any], dims: dict[str, int] | None = None
+) -> list[DriverColumn]:
+    """The columns of a psycopg2 result; `dims`: the arrays a table declares with more than one
+    dimension (the description does not say)."""
     columns = []
     for column in description:
         oid = int(column.type_code)
@@ -217,8 +225,30 @@ def postgres_columns(description: Sequence[Any]) -> list[DriverColumn]:
         else:  # an array's modifier (numeric(5,2)[]) is in internal_size
             size = column.internal_size
             modifier = size if PG_ARRAYS.get(oid) == PG_NUMERIC and size and size > 0 else None
-        columns.append(postgres_column(column.name, oid, modifier))
+        depth = (dims or {}).get(column.name, 1)
+        columns.append(postgres_column(column.name, oid, modifier, depth))
     return columns
+
+
+def postgres_dims_sql(table: str | None, schema: str | None) -> str:
+    """The columns of a table declared as arrays of more than one dimension, and how many."""
+    relation = exp.table_(table or "", db=schema, quoted=True).sql("postgres")
+    attribute = exp.table_("pg_attribute", db="pg_catalog", alias="a")
+    query = (
+        exp.select(exp.column("attname", "a"), exp.column("attndims", "a"))
+        .from_(attribute)
+        .where(
+            exp.and_(
+                exp.column("attrelid", "a").eq(
+                    exp.cast(exp.Literal.string(relation), exp.DataType.build("regclass", udt=True))
+                ),
+                exp.column("attnum", "a") > exp.Literal.number(0),
+                exp.not_(exp.column("attisdropped", "a")),
+                exp.column("attndims", "a") > exp.Literal.number(1),
+            )
+        )
+    )
+    return query.sql("postgres")
 
 
 def register_postgres_text(dbapi_connection: Any) -> None:
@@ -251,13 +281,10 @@ def postgres_typeof_sql(relation: exp.Expr, names: Sequence[str]) -> str:
     return query.sql("postgres")
 
 
-def postgres_json_type(source_type: str) -> str | None:
-    """The DuckDB type a scanner VARCHAR column is cast to, from its Postgres type."""
-    if source_type in ("json", "jsonb"):
-        return "JSON"
-    if source_type in ("json[]", "jsonb[]"):
-        return "JSON[]"
-    return None
+def is_postgres_json(source_type: str) -> bool:
+    """Whether a Postgres type (as `pg_typeof` names it) is json or jsonb, or an array of them:
+    the scanner reads those as VARCHAR, which both paths cast to JSON."""
+    return source_type.removesuffix("[]") in ("json", "jsonb")
 
 
 # -- MySQL / MariaDB ------------------------------------------------------------------------------
@@ -424,7 +451,7 @@ def arrow_type(duckdb_type: str) -> Any:
 def _each(convert: Convert) -> Convert:
     def each(values: Any) -> Any:
         if not isinstance(values, list):
-            return values
+            return values  # a multi-dimensional value where one dimension is declared
         return [None if v is None else convert(v) for v in values]
 
     return each
@@ -455,7 +482,10 @@ def _unreadable(column: DriverColumn, values: list[Any], exc: BaseException) -> 
     if column.duckdb_type.endswith("[]") and any(
         isinstance(v, list) and any(isinstance(e, list) for e in v) for v in values
     ):
-        hint = " (a multi-dimensional array: read it as text with a `query:` casting it)"
+        hint = (
+            " (a multi-dimensional array in a column declared with fewer dimensions: read it "
+            "with a `query:` that casts it to text)"
+        )
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return ConnectorError(
         f"column {column.name!r} ({column.duckdb_type}): a value cannot be read as that type"

@@ -119,6 +119,13 @@ POSTGRES = [
         "JSON[]",
         [("ARRAY['{\"a\": 1}'::jsonb, '2']", ['{"a": 1}', "2"])],
     ),
+    Col("i2", "integer[][]", "INTEGER[][]", [("'{{1,2},{3,NULL}}'", [[1, 2], [3, None]])]),
+    Col(
+        "j2",
+        "jsonb[][]",
+        "JSON[][]",
+        [("ARRAY[ARRAY['1'::jsonb, '{\"a\": 2}']]", [["1", '{"a": 2}']])],
+    ),
     Col("addr", "inet", "VARCHAR", [("'10.0.0.1'", "10.0.0.1/32"), ("'::1'", "::1/128")]),
     Col("pt", "point", "STRUCT(x DOUBLE, y DOUBLE)", [("'(1,2.5)'", {"x": 1.0, "y": 2.5})]),
 ]
@@ -346,6 +353,26 @@ def test_unconstrained_numerics_are_the_same_doubles_on_both_paths(project, post
     assert results["driver"] == results["duckdb"]
     nearest = [float(Decimal(v)) for v in values]
     assert [v for _, v, _ in results["driver"]] != nearest  # the scanner's rounding, not ours
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_array_deeper_than_its_column_declares_is_a_run_failure_naming_it(
+    project, postgres, cli, path
+):
+    ns = postgres.namespace
+    postgres.run(
+        f"CREATE TABLE {ns}.grid (id int, cells int[])",
+        f"INSERT INTO {ns}.grid VALUES (1, '{{1}}'), (2, '{{{{1,2}},{{3,4}}}}')",
+    )
+    document = {
+        "name": "grid",
+        "source": postgres.source("grid", extract_with=path),
+        "destination": {"type": "duckdb", "database": "out.duckdb", "table": "main.grid"},
+    }
+    project.write("r.yaml", json.dumps(document))
+    result = cli("run", "r.yaml")
+    assert result.code == 3
+    assert "dimension" in result.err and "internal error" not in result.err
 
 
 # -- the crashes of issue 8, item 5 -----------------------------------------------------------
