@@ -249,6 +249,18 @@ def expected_rows(columns: list[Col]) -> list[tuple]:
     ]
 
 
+def introspected(server, table: str) -> dict[str, str]:
+    """The types `recipec compile --introspect` (and `recipec lock`) record for the table."""
+    from recipec.compiler.introspect import introspect
+    from recipec.compiler.types import duckdb_spelling
+    from recipec.registry import ensure_builtins, get_source
+
+    ensure_builtins()
+    registration = get_source(server.kind)
+    config = registration.validate_config(server.source(table), "source")
+    return {c.name: duckdb_spelling(c.duckdb_type) for c in introspect(server.kind, config)}
+
+
 def assert_same_through_both_paths(project, server, columns: list[Col]) -> None:
     table = create_every_type(server, columns)
     results = {path: loaded(project, load(project, server, table, path), columns) for path in PATHS}
@@ -258,6 +270,7 @@ def assert_same_through_both_paths(project, server, columns: list[Col]) -> None:
     )
     assert driver_types == scanner_types
     assert scanner_types == {"id": "INTEGER"} | {c.name: c.duckdb_type for c in columns}
+    assert introspected(server, table) == scanner_types
     assert driver_rows == scanner_rows
     for got, want in zip(scanner_rows, expected_rows(columns), strict=True):
         for column, value, expected in zip(["id", *columns], got, want, strict=True):
