@@ -38,6 +38,8 @@ _MYSQL_AS = {
 }  # fmt: skip
 """Where the mysql scanner (and so the driver path) reads a type its own way."""
 _POSTGRES_AS = {"MONEY": "VARCHAR", "BIT": "VARCHAR", "VARBIT": "VARCHAR", "POINT": _POINT}
+_GEOMETRIC = {"LINE", "LSEG", "BOX", "PATH", "POLYGON", "CIRCLE"}
+_RANGE = re.compile(r"^(INT4|INT8|NUM|TS|TSTZ|DATE)(MULTI)?RANGE$")
 _WIDE_DECIMAL = re.compile(r"^DECIMAL(\((\d+),\s*\d+\))?$")
 
 
@@ -54,6 +56,12 @@ def duckdb_type(source_type: str, dialect: str) -> str:
             return "BOOLEAN"  # MySQL's boolean
     if text.endswith("[]"):
         return duckdb_type(text[:-2], dialect) + "[]"
+    if dialect == "postgres" and text in _GEOMETRIC:
+        return "DOUBLE[]"  # the numbers of a box, circle, ... (point is a STRUCT)
+    if dialect == "postgres" and _RANGE.match(text):
+        return "VARCHAR"
+    if dialect == "postgres" and text == "OID":
+        return "UINTEGER"
     duck = _sqlglot_duckdb_type(text, dialect)
     if duck.startswith(("UDECIMAL", "UDOUBLE", "UFLOAT")):
         duck = duck[1:]  # MySQL's unsigned non-integers are plain DECIMAL, DOUBLE, FLOAT
@@ -136,6 +144,8 @@ def introspect(source_type: str, config: Any) -> list[SourceColumn]:
             source = column["type"].compile(dialect=engine.dialect)
         except sqlalchemy.exc.CompileError:  # a type SQLAlchemy does not know (xml, point)
             source = unknown.get(column["name"], "UNKNOWN")
+        if hasattr(column["type"], "data_type"):  # a Postgres DOMAIN
+            source = unknown.get(column["name"], source)
         duck = duckdb_type(source, dialect)
         if column["name"] in catalog and duck.endswith("[]"):
             duck = duck.removesuffix("[]") + "[]" * catalog[column["name"]]
@@ -171,14 +181,30 @@ def _catalog(engine: Any, source_type: str, table: str, schema: str | None) -> d
 
 
 def _type_names(engine: Any, table: str, schema: str | None) -> dict[str, str]:
-    """Each column's type as Postgres names it (`point`, `xml`), for the types SQLAlchemy
-    reflects as NullType."""
+    """Each column's type as Postgres names it (`point`, `xml`; a domain by its base type,
+    `numeric(10,2)`), for the types SQLAlchemy reflects as NullType or DOMAIN."""
     relation = exp.table_(table, db=schema, quoted=True).sql("postgres")
     regclass = exp.cast(exp.Literal.string(relation), exp.DataType.build("regclass", udt=True))
+    domain = exp.column("typtype", "t").eq(exp.Literal.string("d"))
+    named = exp.Case(
+        ifs=[
+            exp.If(
+                this=domain,
+                true=exp.func(
+                    "format_type", exp.column("typbasetype", "t"), exp.column("typtypmod", "t")
+                ),
+            )
+        ],
+        default=exp.func("format_type", exp.column("atttypid", "a"), exp.column("atttypmod", "a")),
+    )
     query = (
-        exp.select("attname", exp.func("format_type", "atttypid", "atttypmod"))
-        .from_(exp.table_("pg_attribute", db="pg_catalog"))
-        .where(exp.and_(exp.column("attrelid").eq(regclass), exp.column("attnum") > 0))
+        exp.select(exp.column("attname", "a"), named)
+        .from_(exp.table_("pg_attribute", db="pg_catalog", alias="a"))
+        .join(
+            exp.table_("pg_type", db="pg_catalog", alias="t"),
+            on=exp.column("oid", "t").eq(exp.column("atttypid", "a")),
+        )
+        .where(exp.and_(exp.column("attrelid", "a").eq(regclass), exp.column("attnum", "a") > 0))
     )
     with engine.connect() as connection:
         return {str(n): str(t) for n, t in connection.exec_driver_sql(query.sql("postgres"))}

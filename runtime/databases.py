@@ -168,27 +168,40 @@ def scanner_casts(
 ) -> list[tuple[str, str]]:
     """The columns of the scanner's read to cast, and to what, so they are typed as the driver
     path types them: the scanners read json and jsonb (Postgres) and JSON (MySQL, from a
-    table's catalog) as VARCHAR."""
+    table's catalog) as VARCHAR, and a Postgres domain as text; Postgres enums are ENUM through
+    the scanner, VARCHAR on both paths (a new label must not break the next load)."""
     from recipec.runtime.binding import describe
 
     try:
-        read = describe(connection, step.query, values)
+        return _scanner_casts(connection, step, describe(connection, step.query, values))
     except duckdb.Error as exc:
         raise connector_error(exc, step) from None
+
+
+def _scanner_casts(
+    connection: duckdb.DuckDBPyConnection, step: ExtractStep, read: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    enums = [(name, _enum_as_text(t)) for name, t in read if t.startswith("ENUM(")]
     texts = {name: type_name for name, type_name in read if type_name.startswith("VARCHAR")}
-    if not texts:
-        return []
-    if step.scanner == "postgres":
+    if step.scanner == "postgres" and texts:
         found = _postgres_types(connection, step, list(texts))
-        return [
-            (name, type_name.replace("VARCHAR", "JSON"))
+        return enums + [
+            (name, duck)
             for name, type_name in texts.items()
-            if source_types.is_postgres_json(found.get(name, ""))
+            if (duck := _postgres_cast(type_name, *found.get(name, (False, ""))))
         ]
-    if step.scanner == "mysql":
+    if step.scanner == "mysql" and texts:
         json_names = _mysql_json_columns(connection, step)
         return [(name, "JSON") for name, type_name in texts.items() if name in json_names]
-    return []
+    return enums
+
+
+def _enum_as_text(duckdb_type: str) -> str:
+    """`ENUM('a', 'b')[]` -> `VARCHAR[]`."""
+    depth = 0
+    while duckdb_type.endswith("[]"):
+        duckdb_type, depth = duckdb_type[:-2], depth + 1
+    return "VARCHAR" + "[]" * depth
 
 
 def _source_query(connection: duckdb.DuckDBPyConnection, scanner: str, sql: str) -> list[Any]:
@@ -199,7 +212,8 @@ def _source_query(connection: duckdb.DuckDBPyConnection, scanner: str, sql: str)
 
 def _postgres_types(
     connection: duckdb.DuckDBPyConnection, step: ExtractStep, names: list[str]
-) -> dict[str, str]:
+) -> dict[str, tuple[bool, str]]:
+    """Column name -> (a domain, the Postgres type's name, a domain's base type)."""
     config = step.config
     relation: exp.Expr
     if config.get("table"):
@@ -210,7 +224,29 @@ def _postgres_types(
         assert isinstance(query, exp.Query)  # validated when the recipe compiled
         relation = query.subquery()
     rows = _source_query(connection, "postgres", source_types.postgres_typeof_sql(relation, names))
-    return dict(zip(names, rows[0], strict=True)) if rows else {}
+    if not rows:
+        return {}
+    oids = dict(zip(names, rows[0], strict=True))
+    statement = source_types.postgres_type_names_sql(sorted(set(oids.values())))
+    named = {
+        oid: (domain, name)
+        for oid, domain, name in _source_query(connection, "postgres", statement)
+    }
+    return {name: named[oid] for name, oid in oids.items() if oid in named}
+
+
+def _postgres_cast(duckdb_type: str, domain: bool, source_type: str) -> str | None:
+    """What a column the scanner read as text is cast to: JSON for json and jsonb; a domain's
+    base type (the scanner reads domains as text, the driver sees the base type)."""
+    suffix = duckdb_type[len("VARCHAR") :]
+    if source_types.is_postgres_json(source_type):
+        return "JSON" + suffix
+    if domain and not source_type.endswith("]") and not suffix:
+        from recipec.compiler.introspect import duckdb_type as mapped
+
+        target = mapped(source_type, "postgres")
+        return target if target != "VARCHAR" else None
+    return None
 
 
 def _mysql_json_columns(connection: duckdb.DuckDBPyConnection, step: ExtractStep) -> set[str]:
@@ -297,28 +333,31 @@ def _driver_kind(connection: Any) -> str:
     return ""
 
 
-def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> dict[str, int]:
-    """Set the session up for typed reads. What a table's catalog says and a result's
-    description does not: Postgres arrays of more than one dimension (name -> dimensions),
-    MySQL's JSON columns (name -> 0)."""
+def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> source_types.Catalog:
+    """Set the session up for typed reads; what the table's catalog says that a result's
+    description does not."""
     dbapi = connection.connection.dbapi_connection
     schema, table = source_types.table_parts(step.config.get("table"))
     if kind == "postgres":
-        source_types.register_postgres_text(dbapi)
+        statement = source_types.postgres_enum_arrays_sql()
+        enum_arrays = frozenset(int(row[0]) for row in connection.exec_driver_sql(statement))
+        source_types.register_postgres_text(dbapi, sorted(enum_arrays))
         connection.exec_driver_sql("SET intervalstyle = 'postgres'")
-        if table is None:
-            return {}
-        statement = source_types.postgres_dims_sql(table, schema)
-        return {str(name): int(dims) for name, dims in connection.exec_driver_sql(statement)}
+        dims: dict[str, int] = {}
+        if table is not None:
+            statement = source_types.postgres_dims_sql(table, schema)
+            dims = {str(name): int(d) for name, d in connection.exec_driver_sql(statement)}
+        return source_types.Catalog(dims=dims, text_arrays=enum_arrays)
     if kind != "mysql" or table is None:
-        return {}
+        return source_types.Catalog()
     mariadb = "mariadb" in str(dbapi.get_server_info()).lower()
     statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
-    return {str(row[0]): 0 for row in connection.exec_driver_sql(statement)}
+    json_names = frozenset(str(row[0]) for row in connection.exec_driver_sql(statement))
+    return source_types.Catalog(json=json_names)
 
 
 def _described(
-    kind: str, cursor: Any, catalog: dict[str, int]
+    kind: str, cursor: Any, catalog: source_types.Catalog
 ) -> list[source_types.DriverColumn] | None:
     """The result's columns, typed from its description and the table's catalog (None for a
     driver without a type table)."""
@@ -328,7 +367,7 @@ def _described(
         columns = source_types.mysql_columns(cursor)
         return [
             source_types.DriverColumn(c.name, "JSON", c.convert)
-            if c.name in catalog and c.duckdb_type == "VARCHAR"
+            if c.name in catalog.json and c.duckdb_type == "VARCHAR"
             else c
             for c in columns
         ]

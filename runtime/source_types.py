@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
@@ -63,9 +63,29 @@ PG_ARRAYS = {
     1115: 1114, 1185: 1184, 1187: 1186, 2951: 2950, 199: 114, 3807: 3802,
 }  # fmt: skip
 """Postgres array type OID -> element type OID."""
-PG_AS_TEXT = (114, 3802, 1186, 1266)
+PG_RANGES = (3904, 3926, 3906, 3908, 3910, 3912, 4451, 4536, 4532, 4533, 4534, 4535)
+"""The built-in range and multirange types (VARCHAR: the server's text, `[1,5)`)."""
+PG_AS_TEXT = (114, 3802, 1186, 1266, *PG_RANGES)
 """OIDs whose values the driver is asked for as the server's text (json, jsonb: any JSON value,
-`null` included, kept apart from SQL NULL; interval: months survive; timetz)."""
+`null` included, kept apart from SQL NULL; interval: months survive; timetz; ranges)."""
+PG_GEOMETRIC = (628, 601, 603, 602, 604, 718)
+"""line, lseg, box, path, polygon, circle: `DOUBLE[]` of their numbers, as the scanner reads
+them (point is a STRUCT)."""
+_NUMBER = re.compile(r"[-+]?(?:Infinity|NaN|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a table's catalog says and a result's description does not."""
+
+    dims: dict[str, int] = field(default_factory=dict)
+    """Postgres arrays declared with more than one dimension: name -> dimensions."""
+    json: frozenset[str] = frozenset()
+    """MySQL JSON columns (MariaDB's are LONGTEXT)."""
+    text_arrays: frozenset[int] = frozenset()
+    """Postgres array types of enums (their OIDs), read as VARCHAR[]."""
+
+
 _INTERVAL_PART = re.compile(r"([+-]?\d+) (year|mon|day)s?")
 _INTERVAL_TIME = re.compile(r"([+-])?(\d+):(\d\d):(\d\d)(?:\.(\d+))?")
 
@@ -102,6 +122,10 @@ def _inet_text(value: Any) -> str:
 def _point(value: Any) -> dict[str, float]:
     x, y = str(value).strip("()").split(",")
     return {"x": float(x), "y": float(y)}
+
+
+def _numbers(value: Any) -> list[float]:
+    return [float(n) for n in _NUMBER.findall(str(value))]
 
 
 def _json_text(value: Any) -> str:
@@ -206,17 +230,22 @@ def postgres_column(name: str, oid: int, modifier: int | None, dims: int = 1) ->
         return DriverColumn(name, duck, convert)
     if oid in _PG_SIMPLE:
         return DriverColumn(name, _PG_SIMPLE[oid], _PG_CONVERT.get(oid))
+    if oid in PG_GEOMETRIC:
+        return DriverColumn(name, "DOUBLE[]", _numbers)
     return DriverColumn(name, "VARCHAR", str)  # other types: the server's text
 
 
 def postgres_columns(
-    description: Sequence[Any], dims: dict[str, int] | None = None
+    description: Sequence[Any], catalog: Catalog | None = None
 ) -> list[DriverColumn]:
-    """The columns of a psycopg2 result; `dims`: the arrays a table declares with more than one
-    dimension (the description does not say)."""
+    """The columns of a psycopg2 result (with what the table's catalog adds)."""
+    catalog = catalog or Catalog()
     columns = []
     for column in description:
         oid = int(column.type_code)
+        if oid in catalog.text_arrays:
+            columns.append(DriverColumn(column.name, "VARCHAR[]", _each(str)))
+            continue
         numeric = oid == PG_NUMERIC
         if numeric and column.precision is not None:
             modifier: int | None = (column.precision << 16) | (column.scale or 0)
@@ -225,9 +254,19 @@ def postgres_columns(
         else:  # an array's modifier (numeric(5,2)[]) is in internal_size
             size = column.internal_size
             modifier = size if PG_ARRAYS.get(oid) == PG_NUMERIC and size and size > 0 else None
-        depth = (dims or {}).get(column.name, 1)
+        depth = catalog.dims.get(column.name, 1)
         columns.append(postgres_column(column.name, oid, modifier, depth))
     return columns
+
+
+def postgres_enum_arrays_sql() -> str:
+    """The OIDs of the array types of every enum in the database."""
+    query = (
+        exp.select(exp.cast(exp.column("typarray"), "BIGINT"))
+        .from_(exp.table_("pg_type", db="pg_catalog"))
+        .where(exp.column("typtype").eq(exp.Literal.string("e")))
+    )
+    return query.sql("postgres")
 
 
 def postgres_dims_sql(table: str | None, schema: str | None) -> str:
@@ -251,10 +290,14 @@ def postgres_dims_sql(table: str | None, schema: str | None) -> str:
     return query.sql("postgres")
 
 
-def register_postgres_text(dbapi_connection: Any) -> None:
+def register_postgres_text(dbapi_connection: Any, text_arrays: Sequence[int] = ()) -> None:
     """Ask psycopg2, on this connection only, for the server's text of `PG_AS_TEXT` types
-    (and of arrays of them)."""
+    (and of arrays of them), and for lists of text of `text_arrays` (arrays of enums)."""
     import psycopg2.extensions as ext
+
+    if text_arrays:
+        strings = ext.new_array_type(tuple(text_arrays), "RECIPEC_TEXTS", ext.UNICODE)
+        ext.register_type(strings, dbapi_connection)
 
     def text(value: str | None, cursor: Any) -> str | None:
         return value
@@ -266,12 +309,18 @@ def register_postgres_text(dbapi_connection: Any) -> None:
 
 
 def postgres_typeof_sql(relation: exp.Expr, names: Sequence[str]) -> str:
-    """One row with the Postgres type of each named column of `relation` (a table, or a query
-    as a subquery), read without reading a row: `pg_typeof` of the NULLs of an empty join."""
+    """One row with the type OID of each named column of `relation` (a table, or a query as a
+    subquery), read without reading a row: `pg_typeof` of the NULLs of an empty join."""
     source = exp.alias_(relation, "_recipec_q", table=True)
     typed = [
         exp.alias_(
-            exp.cast(exp.func("pg_typeof", exp.column(n, "_recipec_q", quoted=True)), "TEXT"),
+            exp.cast(
+                exp.cast(
+                    exp.func("pg_typeof", exp.column(n, "_recipec_q", quoted=True)),
+                    exp.DataType.build("oid", udt=True),
+                ),
+                "BIGINT",
+            ),
             exp.to_identifier(n, quoted=True),
         )
         for n in names
@@ -281,8 +330,29 @@ def postgres_typeof_sql(relation: exp.Expr, names: Sequence[str]) -> str:
     return query.sql("postgres")
 
 
+def postgres_type_names_sql(oids: Sequence[int]) -> str:
+    """(oid, is a domain, the type's name) for these type OIDs, a domain named by its base type
+    (`numeric(10,2)`)."""
+    domain = exp.column("typtype").eq(exp.Literal.string("d"))
+    name = exp.Case(
+        ifs=[
+            exp.If(
+                this=domain,
+                true=exp.func("format_type", exp.column("typbasetype"), exp.column("typtypmod")),
+            )
+        ],
+        default=exp.func("format_type", exp.column("oid"), exp.null()),
+    )
+    query = (
+        exp.select(exp.cast(exp.column("oid"), "BIGINT"), domain, name)
+        .from_(exp.table_("pg_type", db="pg_catalog"))
+        .where(exp.column("oid").isin(*(exp.Literal.number(o) for o in oids)))
+    )
+    return query.sql("postgres")
+
+
 def is_postgres_json(source_type: str) -> bool:
-    """Whether a Postgres type (as `pg_typeof` names it) is json or jsonb, or an array of them:
+    """Whether a Postgres type (as `format_type` names it) is json or jsonb, or an array of them:
     the scanner reads those as VARCHAR, which both paths cast to JSON."""
     return source_type.removesuffix("[]") in ("json", "jsonb")
 

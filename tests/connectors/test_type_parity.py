@@ -128,7 +128,26 @@ POSTGRES = [
     ),
     Col("addr", "inet", "VARCHAR", [("'10.0.0.1'", "10.0.0.1/32"), ("'::1'", "::1/128")]),
     Col("pt", "point", "STRUCT(x DOUBLE, y DOUBLE)", [("'(1,2.5)'", {"x": 1.0, "y": 2.5})]),
+    Col("bx", "box", "DOUBLE[]", [("'((1,2),(3,4))'", [3.0, 4.0, 1.0, 2.0])]),
+    Col("ci", "circle", "DOUBLE[]", [("'<(1,2),3>'", [1.0, 2.0, 3.0])]),
+    Col("mood", "{ns}.mood", "VARCHAR", [("'happy'", "happy"), ("'sad'", "sad")]),
+    Col("moods", "{ns}.mood[]", "VARCHAR[]", [("'{sad,happy}'", ["sad", "happy"])]),
+    Col("price", "{ns}.price", "DECIMAL(10,2)", [("1.25", Decimal("1.25"))]),
+    Col("body", "{ns}.body", "JSON", [("'[1, 2]'", "[1, 2]"), ("'null'", "null")]),
+    Col("o", "oid", "UINTEGER", [("42", 42)]),
+    Col("nm", "name", "VARCHAR", [("'a name'", "a name")]),
+    Col("net", "cidr", "VARCHAR", [("'10.0.0.0/8'", "10.0.0.0/8")]),
+    Col("bits", "bit(3)", "VARCHAR", [("'101'", "101")]),
+    Col("cash", "money", "VARCHAR", [("1.5", "$1.50")]),
+    Col("x", "xml", "VARCHAR", [("'<a/>'", "<a/>")]),
+    Col("span", "int4range", "VARCHAR", [("'[1,5)'", "[1,5)"), ("'empty'", "empty")]),
 ]
+POSTGRES_TYPES = [
+    "CREATE TYPE {ns}.mood AS ENUM ('sad', 'happy')",
+    "CREATE DOMAIN {ns}.price AS numeric(10,2)",
+    "CREATE DOMAIN {ns}.body AS jsonb",
+]
+"""User-defined types the table uses (an enum, domains)."""
 
 MYSQL = [
     Col("ti", "tinyint", "TINYINT", [("-128", -128), ("127", 127)]),
@@ -203,7 +222,9 @@ def rows_count(columns: list[Col]) -> int:
 def create_every_type(server, columns: list[Col]) -> str:
     table = "every_type"
     qualified = f"{server.namespace}.{table}" if server.kind == "postgres" else table
-    ddl = ", ".join(f"{quote(server, c.name)} {c.source_type}" for c in columns)
+    ns = server.namespace
+    ddl = ", ".join(f"{quote(server, c.name)} {c.source_type.format(ns=ns)}" for c in columns)
+    types = [t.format(ns=ns) for t in POSTGRES_TYPES] if server.kind == "postgres" else []
     inserts = []
     for row in range(rows_count(columns)):
         literals = [c.values[row][0] if row < len(c.values) else "NULL" for c in columns]
@@ -211,7 +232,7 @@ def create_every_type(server, columns: list[Col]) -> str:
         inserts.append(
             f"INSERT INTO {qualified} (id, {names}) VALUES ({row + 1}, {', '.join(literals)})"
         )
-    server.run(f"CREATE TABLE {qualified} (id int PRIMARY KEY, {ddl})", *inserts)
+    server.run(*types, f"CREATE TABLE {qualified} (id int PRIMARY KEY, {ddl})", *inserts)
     return table
 
 
