@@ -312,7 +312,7 @@ def read_with_driver(
                 stream_results=True, yield_per=batch_size
             ).execute(query, params)
             # the description, before the cursor closes when the last row is fetched
-            described = _described(kind, result.cursor, catalog)
+            described = _described(kind, result.cursor, catalog, step)
             names = list(result.keys())
             for rows in result.partitions(batch_size):
                 columns = described or _inferred_columns(names, rows)
@@ -339,14 +339,15 @@ def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> source_typ
     dbapi = connection.connection.dbapi_connection
     schema, table = source_types.table_parts(step.config.get("table"))
     if kind == "postgres":
+        connection.exec_driver_sql("SET intervalstyle = 'postgres'")
+        if table is None:  # a query: typed from its result alone, as the scanner types it
+            source_types.register_postgres_text(dbapi)
+            return source_types.Catalog()
         statement = source_types.postgres_enum_arrays_sql()
         enum_arrays = frozenset(int(row[0]) for row in connection.exec_driver_sql(statement))
         source_types.register_postgres_text(dbapi, sorted(enum_arrays))
-        connection.exec_driver_sql("SET intervalstyle = 'postgres'")
-        dims: dict[str, int] = {}
-        if table is not None:
-            statement = source_types.postgres_dims_sql(table, schema)
-            dims = {str(name): int(d) for name, d in connection.exec_driver_sql(statement)}
+        statement = source_types.postgres_dims_sql(table, schema)
+        dims = {str(name): int(d) for name, d in connection.exec_driver_sql(statement)}
         return source_types.Catalog(dims=dims, text_arrays=enum_arrays)
     if kind != "mysql" or table is None:
         return source_types.Catalog()
@@ -357,12 +358,13 @@ def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> source_typ
 
 
 def _described(
-    kind: str, cursor: Any, catalog: source_types.Catalog
+    kind: str, cursor: Any, catalog: source_types.Catalog, step: ExtractStep
 ) -> list[source_types.DriverColumn] | None:
     """The result's columns, typed from its description and the table's catalog (None for a
     driver without a type table)."""
     if kind == "postgres":
-        return source_types.postgres_columns(cursor.description, catalog)
+        query = not step.config.get("table")
+        return source_types.postgres_columns(cursor.description, catalog, query=query)
     if kind == "mysql":
         columns = source_types.mysql_columns(cursor)
         return [

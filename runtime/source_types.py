@@ -235,16 +235,25 @@ def postgres_column(name: str, oid: int, modifier: int | None, dims: int = 1) ->
     return DriverColumn(name, "VARCHAR", str)  # other types: the server's text
 
 
+PG_QUERY_AS_TEXT = (26, 600, *PG_GEOMETRIC)
+"""oid, point and the geometric types: the scanner reads them as text from a `query:` (it
+types a query's columns from its result, not from the catalog), and so does the driver."""
+
+
 def postgres_columns(
-    description: Sequence[Any], catalog: Catalog | None = None
+    description: Sequence[Any], catalog: Catalog | None = None, *, query: bool = False
 ) -> list[DriverColumn]:
-    """The columns of a psycopg2 result (with what the table's catalog adds)."""
+    """The columns of a psycopg2 result (with what the table's catalog adds); `query`: the
+    result of a `query:` source (arrays of enums come as text from psycopg2 there)."""
     catalog = catalog or Catalog()
     columns = []
     for column in description:
         oid = int(column.type_code)
         if oid in catalog.text_arrays:
             columns.append(DriverColumn(column.name, "VARCHAR[]", _each(str)))
+            continue
+        if query and oid in PG_QUERY_AS_TEXT:
+            columns.append(DriverColumn(column.name, "VARCHAR", str))
             continue
         numeric = oid == PG_NUMERIC
         if numeric and column.precision is not None:
