@@ -4,8 +4,9 @@ DuckDB's scanner extensions type a column from the source's catalog. The driver 
 same decision from the cursor's description (Postgres type OIDs and type modifiers, MySQL field
 types, flags and lengths), never from the Python values, so a column of NULLs, a jsonb column
 mixing objects, arrays and numbers, or a TINYINT(1) holding 2 load as they do through the
-scanner. Where the scanner itself loses what a column is (json and jsonb arrive as VARCHAR),
-both paths cast to the same type afterwards (`JSON`). docs/databases.md has the whole table.
+scanner. Where the scanner itself loses what a column is (json and jsonb arrive as VARCHAR, a
+Postgres domain as text) or keeps too much (a Postgres enum as ENUM), the scanner's read is
+cast (`runtime/databases.py`, `scanner_casts`). docs/databases.md has the whole table.
 
 The driver's batches carry each column's DuckDB type in their Arrow field metadata
 (`TYPE_KEY`); the stage casts the staged column to it (JSON, UUID, TIME WITH TIME ZONE travel
