@@ -174,7 +174,7 @@ def _catalog(engine: Any, source_type: str, table: str, schema: str | None) -> d
             return {str(n): int(d) for n, d in connection.exec_driver_sql(statement)}
         if source_type == "mysql":
             server = str(connection.connection.dbapi_connection.get_server_info())
-            mariadb = "mariadb" in server.lower()
+            mariadb = source_types.has_json_checks(server)
             statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
             return {str(row[0]): 0 for row in connection.exec_driver_sql(statement)}
     return {}

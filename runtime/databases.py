@@ -256,7 +256,7 @@ def _mysql_json_columns(connection: duckdb.DuckDBPyConnection, step: ExtractStep
         return set()
     schema, table = source_types.table_parts(step.config["table"])
     version = _source_query(connection, "mysql", "SELECT VERSION()")[0][0]
-    mariadb = "mariadb" in str(version).lower()
+    mariadb = source_types.has_json_checks(str(version))
     statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
     return {str(row[0]) for row in _source_query(connection, "mysql", statement)}
 
@@ -351,7 +351,7 @@ def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> source_typ
         return source_types.Catalog(dims=dims, text_arrays=enum_arrays)
     if kind != "mysql" or table is None:
         return source_types.Catalog()
-    mariadb = "mariadb" in str(dbapi.get_server_info()).lower()
+    mariadb = source_types.has_json_checks(str(dbapi.get_server_info()))
     statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
     json_names = frozenset(str(row[0]) for row in connection.exec_driver_sql(statement))
     return source_types.Catalog(json=json_names)

@@ -447,6 +447,14 @@ def mysql_columns(cursor: Any) -> list[DriverColumn]:
     return [mysql_column(d[0], d[1], d[3] or 0, d[5] or 0, 0, 0) for d in cursor.description or []]
 
 
+def has_json_checks(version: str) -> bool:
+    """Whether a server is MariaDB 10.2 or later, whose JSON columns are LONGTEXT with a CHECK
+    constraint listed in `information_schema.CHECK_CONSTRAINTS` (older ones have neither)."""
+    match = re.match(r"^(?:5\.5\.5-)?(\d+)\.(\d+)", version)
+    major_minor = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    return "mariadb" in version.lower() and major_minor >= (10, 2)
+
+
 def mysql_json_sql(table: str | None, schema: str | None, *, mariadb: bool) -> str:
     """The JSON columns of a MySQL table. MariaDB's JSON is LONGTEXT with a `json_valid(col)`
     CHECK constraint named after the column; MySQL's has its own DATA_TYPE."""

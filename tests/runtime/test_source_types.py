@@ -114,3 +114,16 @@ def test_a_value_that_does_not_fit_its_column_names_the_column():
     column = st.postgres_column("cells", 1007, None)
     with pytest.raises(ConnectorError, match=r"'cells' \(INTEGER\[\]\).*multi-dimensional"):
         st.to_arrow([column], [([[1, 2], [3, 4]],)])
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("10.11.19-MariaDB-0+deb12u1", True),
+        ("5.5.5-10.6.12-MariaDB", True),
+        ("10.1.48-MariaDB", False),
+        ("8.0.36", False),
+    ],
+)
+def test_only_mariadb_10_2_and_later_has_json_checks(version, expected):
+    assert st.has_json_checks(version) is expected
