@@ -709,8 +709,10 @@ class Executor:
         """Transforms run inside the stage statement; nothing to do on their own."""
         log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
 
-    def visit_stage(self, step: StageStep) -> int | None:
-        stage_sql = self._chunked(step.sql)
+    def _typed_source(self, stage_sql: str) -> str:
+        """The stage reading a database source with the types both paths give its columns: the
+        driver's batches cast to the types of its result's description (or the introspected
+        ones), the scanner's read cast where it reads a type its own way (`source_types`)."""
         if self.read_from_batches:
             found = {name.lower() for name, _ in self.driver_types}
             introspected = [
@@ -720,10 +722,14 @@ class Executor:
             ]
             present = [name for name, _ in self._columns(f'"{BATCHES}"')]
             declared = self.driver_types + introspected
-            stage_sql = binding.read_from(stage_sql, BATCHES, declared, present)
-        elif self.source_attached:
+            return binding.read_from(stage_sql, BATCHES, declared, present)
+        if self.source_attached:
             casts = databases.scanner_casts(self.connection, self.plan.extract, self.values)
-            stage_sql = binding.cast_source(stage_sql, casts)
+            return binding.cast_source(stage_sql, casts)
+        return stage_sql
+
+    def visit_stage(self, step: StageStep) -> int | None:
+        stage_sql = self._typed_source(self._chunked(step.sql))
         try:
             bound = binding.bind_stage(
                 self.connection,
