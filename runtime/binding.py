@@ -129,6 +129,26 @@ def read_from(
     return _sql(create)
 
 
+def cast_source(stage_sql: str, casts: Sequence[tuple[str, str]]) -> str:
+    """The stage with the columns its source read returns cast to these DuckDB types (a
+    scanner's VARCHAR that holds JSON, say), around the read so its filters still push down."""
+    if not casts:
+        return stage_sql
+    create = _parse(stage_sql)
+    replaced = [
+        exp.alias_(
+            exp.cast(_quoted(name), exp.DataType.build(type_name, dialect="duckdb")),
+            exp.to_identifier(name, quoted=True),
+        )
+        for name, type_name in casts
+    ]
+    for cte in create.find_all(exp.CTE):
+        if cte.alias == "_recipec_source":
+            read = cte.this.subquery("_recipec_typed")
+            cte.set("this", exp.select(exp.Star(replace=replaced)).from_(read))
+    return _sql(create)
+
+
 @dataclass(frozen=True)
 class StreamedQuery:
     """The stage's SELECT streamed straight into a new table.

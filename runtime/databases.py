@@ -16,16 +16,18 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from recipec.compiler.plan import ATTACHED, ExtractStep
 from recipec.errors import ConnectorError
 from recipec.registry import require
+from recipec.runtime import source_types
 
 DRIVERS = {
     "postgres": ("postgresql+psycopg2", "psycopg2", "postgres"),
@@ -160,6 +162,104 @@ def primary_key(connection: duckdb.DuckDBPyConnection, table: exp.Table) -> list
     return list(rows[0][1]) if len(rows) == 1 else []
 
 
+def scanner_casts(
+    connection: duckdb.DuckDBPyConnection, step: ExtractStep, values: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """The columns of the scanner's read to cast, and to what, so they are typed as the driver
+    path types them: the scanners read json and jsonb (Postgres) and JSON (MySQL, from a
+    table's catalog) as VARCHAR, and a Postgres domain as text; Postgres enums are ENUM through
+    the scanner, VARCHAR on both paths (a new label must not break the next load)."""
+    from recipec.runtime.binding import describe
+
+    try:
+        return _scanner_casts(connection, step, describe(connection, step.query, values))
+    except duckdb.Error as exc:
+        raise connector_error(exc, step) from None
+
+
+def _scanner_casts(
+    connection: duckdb.DuckDBPyConnection, step: ExtractStep, read: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    enums = [(name, _enum_as_text(t)) for name, t in read if t.startswith("ENUM(")]
+    texts = {name: type_name for name, type_name in read if type_name.startswith("VARCHAR")}
+    if step.scanner == "postgres" and texts:
+        found = _postgres_types(connection, step, list(texts))
+        return enums + [
+            (name, duck)
+            for name, type_name in texts.items()
+            if (duck := _postgres_cast(type_name, *found.get(name, (False, ""))))
+        ]
+    if step.scanner == "mysql" and texts:
+        json_names = _mysql_json_columns(connection, step)
+        return [(name, "JSON") for name, type_name in texts.items() if name in json_names]
+    return enums
+
+
+def _enum_as_text(duckdb_type: str) -> str:
+    """`ENUM('a', 'b')[]` -> `VARCHAR[]`."""
+    depth = 0
+    while duckdb_type.endswith("[]"):
+        duckdb_type, depth = duckdb_type[:-2], depth + 1
+    return "VARCHAR" + "[]" * depth
+
+
+def _source_query(connection: duckdb.DuckDBPyConnection, scanner: str, sql: str) -> list[Any]:
+    """Rows of a query the source runs itself (through the attached scanner)."""
+    function = exp.func(f"{scanner}_query", exp.Literal.string(ATTACHED), exp.Literal.string(sql))
+    return connection.execute(exp.select(exp.Star()).from_(function).sql("duckdb")).fetchall()
+
+
+def _postgres_types(
+    connection: duckdb.DuckDBPyConnection, step: ExtractStep, names: list[str]
+) -> dict[str, tuple[bool, str]]:
+    """Column name -> (a domain, the Postgres type's name, a domain's base type)."""
+    config = step.config
+    relation: exp.Expr
+    if config.get("table"):
+        schema, table = source_types.table_parts(config["table"])
+        relation = exp.table_(table or "", db=schema, quoted=True)
+    else:
+        query = sqlglot.parse_one(config.get("query") or "", read="postgres")
+        assert isinstance(query, exp.Query)  # validated when the recipe compiled
+        relation = query.subquery()
+    rows = _source_query(connection, "postgres", source_types.postgres_typeof_sql(relation, names))
+    if not rows:
+        return {}
+    oids = dict(zip(names, rows[0], strict=True))
+    statement = source_types.postgres_type_names_sql(sorted(set(oids.values())))
+    named = {
+        oid: (domain, name)
+        for oid, domain, name in _source_query(connection, "postgres", statement)
+    }
+    return {name: named[oid] for name, oid in oids.items() if oid in named}
+
+
+def _postgres_cast(duckdb_type: str, domain: bool, source_type: str) -> str | None:
+    """What a column the scanner read as text is cast to: JSON for json and jsonb; a domain's
+    base type (the scanner reads domains as text, the driver sees the base type)."""
+    suffix = duckdb_type[len("VARCHAR") :]
+    if source_types.is_postgres_json(source_type):
+        return "JSON" + suffix
+    if domain and not source_type.endswith("]") and not suffix:
+        from recipec.compiler.introspect import duckdb_type as mapped
+
+        target = mapped(source_type, "postgres")
+        return target if target != "VARCHAR" else None
+    return None
+
+
+def _mysql_json_columns(connection: duckdb.DuckDBPyConnection, step: ExtractStep) -> set[str]:
+    """A MySQL table's JSON columns (a `query:` has no catalog to ask: its JSON stays VARCHAR,
+    on both paths)."""
+    if not step.config.get("table"):
+        return set()
+    schema, table = source_types.table_parts(step.config["table"])
+    version = _source_query(connection, "mysql", "SELECT VERSION()")[0][0]
+    mariadb = source_types.has_json_checks(str(version))
+    statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
+    return {str(row[0]) for row in _source_query(connection, "mysql", statement)}
+
+
 _PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
@@ -196,7 +296,8 @@ def read_with_driver(
     batch_size: int,
     text: str | None = None,
 ) -> Iterator[Any]:
-    """Stream the source query's rows (or `text`'s) as Arrow tables of at most `batch_size`."""
+    """Stream the source query's rows (or `text`'s) as Arrow tables of at most `batch_size`,
+    typed from the result's description as the scanner would type them (`source_types`)."""
     sqlalchemy = require("sqlalchemy", extra=step.source, feature=f"the {step.source} source")
     engine = sqlalchemy.create_engine(driver_url(step, config), pool_pre_ping=False)
     text = text if text is not None else step.source_query or ""
@@ -204,57 +305,113 @@ def read_with_driver(
     params = {name: value for name, value in values.items() if f":{name}" in text}
     try:
         with engine.connect() as connection:
+            kind = _driver_kind(connection)
+            catalog = _prepare_driver(connection, kind, step)
             result = connection.execution_options(
                 stream_results=True, yield_per=batch_size
             ).execute(query, params)
-            columns = list(result.keys())
+            # the description, before the cursor closes when the last row is fetched
+            described = _described(kind, result.cursor, catalog, step)
+            names = list(result.keys())
             for rows in result.partitions(batch_size):
-                yield rows_to_arrow(columns, rows)
+                columns = described or _inferred_columns(names, rows)
+                yield source_types.to_arrow(columns, rows)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         raise connector_error(getattr(exc, "orig", None) or exc, step) from None
     finally:
         engine.dispose()
 
 
-def _plain(value: Any) -> Any:
-    """A driver value Arrow can hold without guessing (JSON documents as text, UUIDs as text)."""
-    if isinstance(value, dict) or (
-        isinstance(value, list) and any(isinstance(v, dict) for v in value)
-    ):
-        return json.dumps(value, default=str)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, memoryview):
-        return bytes(value)
-    return value
+def _driver_kind(connection: Any) -> str:
+    """`postgres` (psycopg2), `mysql` (PyMySQL), or "" for a driver without a type table."""
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg2":
+        return "postgres"
+    if dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
+        return "mysql"
+    return ""
 
 
-def rows_to_arrow(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    import pyarrow as pa
+def _prepare_driver(connection: Any, kind: str, step: ExtractStep) -> source_types.Catalog:
+    """Set the session up for typed reads; what the table's catalog says that a result's
+    description does not."""
+    dbapi = connection.connection.dbapi_connection
+    schema, table = source_types.table_parts(step.config.get("table"))
+    if kind == "postgres":
+        connection.exec_driver_sql("SET intervalstyle = 'postgres'")
+        if table is None:  # a query: typed from its result alone, as the scanner types it
+            source_types.register_postgres_text(dbapi)
+            return source_types.Catalog()
+        statement = source_types.postgres_enum_arrays_sql()
+        enum_arrays = frozenset(int(row[0]) for row in connection.exec_driver_sql(statement))
+        source_types.register_postgres_text(dbapi, sorted(enum_arrays))
+        statement = source_types.postgres_dims_sql(table, schema)
+        dims = {str(name): int(d) for name, d in connection.exec_driver_sql(statement)}
+        return source_types.Catalog(dims=dims, text_arrays=enum_arrays)
+    if kind != "mysql" or table is None:
+        return source_types.Catalog()
+    mariadb = source_types.has_json_checks(str(dbapi.get_server_info()))
+    statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
+    json_names = frozenset(str(row[0]) for row in connection.exec_driver_sql(statement))
+    return source_types.Catalog(json=json_names)
 
-    arrays = []
-    for index, _ in enumerate(columns):
-        values = [_plain(row[index]) for row in rows]
-        arrays.append(pa.array(values, type=_arrow_type(values)))
-    return pa.table(dict(zip(columns, arrays, strict=True)))
+
+def _described(
+    kind: str, cursor: Any, catalog: source_types.Catalog, step: ExtractStep
+) -> list[source_types.DriverColumn] | None:
+    """The result's columns, typed from its description and the table's catalog (None for a
+    driver without a type table)."""
+    if kind == "postgres":
+        query = not step.config.get("table")
+        return source_types.postgres_columns(cursor.description, catalog, query=query)
+    if kind == "mysql":
+        columns = source_types.mysql_columns(cursor)
+        return [
+            source_types.DriverColumn(c.name, "JSON", c.convert)
+            if c.name in catalog.json and c.duckdb_type == "VARCHAR"
+            else c
+            for c in columns
+        ]
+    return None
 
 
-def _arrow_type(values: list[Any]) -> Any:
-    """Decimals keep their scale; timestamps keep their zone (in UTC)."""
+def _inferred_columns(names: list[str], rows: Any) -> list[source_types.DriverColumn]:
+    inferred = [_inferred([row[i] for row in rows]) for i in range(len(names))]
+    return [
+        source_types.DriverColumn(name, duck, _FALLBACK_CONVERT.get(duck))
+        for name, duck in zip(names, inferred, strict=True)
+    ]
+
+
+def _inferred(values: list[Any]) -> str:
+    """The DuckDB type of a column of a database without a type table: from its values (the
+    one place that infers), JSON-like lists and dicts as JSON."""
     import pyarrow as pa
 
     sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, dict | list):
+        return "JSON"
     if isinstance(sample, decimal.Decimal):
-        finite = [v.as_tuple() for v in values if v is not None and v.is_finite()]
-        scale = max((max(0, -int(t.exponent)) for t in finite), default=0)
-        whole = max((len(t.digits) + int(t.exponent) for t in finite), default=1)
-        precision = max(whole, 1) + scale
-        if precision > 76:
-            return pa.string()  # beyond Arrow's decimals: kept exactly, as text
-        return (pa.decimal128 if precision <= 38 else pa.decimal256)(max(precision, 18), scale)
+        return "DOUBLE"
     if isinstance(sample, dt.datetime):
-        return pa.timestamp("us", tz="UTC") if sample.tzinfo is not None else pa.timestamp("us")
-    return None
+        return "TIMESTAMP WITH TIME ZONE" if sample.tzinfo is not None else "TIMESTAMP"
+    try:
+        inferred = pa.array(values).type
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return "VARCHAR"
+    return _FROM_ARROW.get(str(inferred), "VARCHAR")
+
+
+_FALLBACK_CONVERT = {
+    "JSON": lambda v: v if isinstance(v, str) else json.dumps(v, default=str),
+    "DOUBLE": float,
+    "BLOB": bytes,
+    "VARCHAR": str,
+}
+_FROM_ARROW = {
+    "bool": "BOOLEAN", "int64": "BIGINT", "double": "DOUBLE", "string": "VARCHAR",
+    "binary": "BLOB", "date32[day]": "DATE", "time64[us]": "TIME", "null": "VARCHAR",
+}  # fmt: skip
 
 
 def chunk_bounds(low: Any, high: Any, chunks: int) -> list[tuple[int, int]]:

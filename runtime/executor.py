@@ -63,6 +63,7 @@ from recipec.runtime import (
     engine,
     interrupts,
     scratch,
+    source_types,
 )
 from recipec.runtime.progress import Progress
 from recipec.runtime.protocols import ReadContext
@@ -276,6 +277,8 @@ class Executor:
         self.streamed_query: binding.StreamedQuery | None = None
         """Set when the batch streams straight into a new table instead of being staged."""
         self.read_from_batches = False
+        self.driver_types: list[tuple[str, str]] = []
+        """The DuckDB types of the driver's columns (from the result's description)."""
         self.source_attached = False
         self.stage_rows = 0
         self.nothing_to_load = False
@@ -610,6 +613,8 @@ class Executor:
         batch_size = int(self.plan.runtime.get("batch_size", 50_000))
         with self.progress.task(f"extract {step.label}") as task:
             for table in self._driver_batches(step, batch_size):
+                if not self.driver_types:
+                    self.driver_types = source_types.declared_types(table.schema)
                 self._append_batch(table, first=rows == 0 and not self._batches_exist())
                 rows += table.num_rows
                 task.advance(table.num_rows)
@@ -706,12 +711,27 @@ class Executor:
         """Transforms run inside the stage statement; nothing to do on their own."""
         log.debug("transform[%d] %s:\n%s", step.index, step.type, step.sql)
 
-    def visit_stage(self, step: StageStep) -> int | None:
-        stage_sql = self._chunked(step.sql)
+    def _typed_source(self, stage_sql: str) -> str:
+        """The stage reading a database source with the types both paths give its columns: the
+        driver's batches cast to the types of its result's description (or the introspected
+        ones), the scanner's read cast where it reads a type its own way (`source_types`)."""
         if self.read_from_batches:
-            declared = [(c.name, c.duckdb_type) for c in self.plan.extract.source_schema or []]
+            found = {name.lower() for name, _ in self.driver_types}
+            introspected = [
+                (c.name, c.duckdb_type)
+                for c in self.plan.extract.source_schema or []
+                if c.name.lower() not in found
+            ]
             present = [name for name, _ in self._columns(f'"{BATCHES}"')]
-            stage_sql = binding.read_from(stage_sql, BATCHES, declared, present)
+            declared = self.driver_types + introspected
+            return binding.read_from(stage_sql, BATCHES, declared, present)
+        if self.source_attached:
+            casts = databases.scanner_casts(self.connection, self.plan.extract, self.values)
+            return binding.cast_source(stage_sql, casts)
+        return stage_sql
+
+    def visit_stage(self, step: StageStep) -> int | None:
+        stage_sql = self._typed_source(self._chunked(step.sql))
         try:
             bound = binding.bind_stage(
                 self.connection,

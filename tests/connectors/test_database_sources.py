@@ -423,17 +423,39 @@ def test_a_chunked_driver_read_of_an_empty_table_reads_nothing(project, server):
     assert summary.rows_read == 0
 
 
-def test_large_and_small_decimals_keep_their_digits_through_the_driver(project, postgres):
+@pytest.mark.parametrize("path", PATHS)
+def test_unconstrained_numeric_is_double_and_a_cast_to_numeric_p_s_keeps_every_digit(
+    project, postgres, path
+):
+    """Both paths read an unconstrained NUMERIC as DOUBLE (the postgres scanner's choice); a
+    query casting it to NUMERIC(p, s) keeps its digits on both."""
+    ns = postgres.namespace
     postgres.run(
-        f"CREATE TABLE {postgres.namespace}.customers (id bigint, amount numeric)",
-        f"INSERT INTO {postgres.namespace}.customers VALUES "
-        "(1, 12345678901234567890), (2, 0.5), (3, NULL)",
+        f"CREATE TABLE {ns}.customers (id bigint, amount numeric)",
+        f"INSERT INTO {ns}.customers VALUES (1, 12345678901234567890), (2, 0.5), (3, NULL)",
     )
-    write_recipe(project, postgres, "driver", incremental=False)
+    write_recipe(project, postgres, path, incremental=False)
     run_recipe_from_yaml("r.yaml")
-    assert project.rows("SELECT CAST(amount AS VARCHAR) FROM main.customers ORDER BY id")[:2] == [
+    assert dict(project.columns("main.customers"))["amount"] == "DOUBLE"
+    assert project.rows("SELECT amount FROM main.customers ORDER BY id") == [
+        (1.234567890123457e19,),  # the scanner's rounding (the nearest is ...567e19)
+        (0.5,),
+        (None,),
+    ]
+    source = postgres.source("customers", extract_with=path)
+    del source["table"]
+    source["query"] = f"SELECT id, amount::numeric(38, 1) AS amount FROM {ns}.customers"
+    document = {
+        "name": "exact",
+        "source": source,
+        "destination": {"type": "duckdb", "database": "q.duckdb", "table": "main.q"},
+    }
+    project.write("q.yaml", json.dumps(document))
+    run_recipe_from_yaml("q.yaml")
+    assert project.rows("SELECT CAST(amount AS VARCHAR) FROM main.q ORDER BY id", "q.duckdb") == [
         ("12345678901234567890.0",),
         ("0.5",),
+        (None,),
     ]
 
 
