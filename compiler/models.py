@@ -125,7 +125,17 @@ class SecretField:
     (a password, a token) that is never written into the plan's SQL."""
 
 
-SecretSetting = Annotated[str, SecretField()]
+class SecretText(str):
+    """The value of a `SecretSetting`: a plain string to every use, `'***'` in reprs (of a
+    config model, in a message or a traceback)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+SecretSetting = Annotated[str, SecretField(), AfterValidator(SecretText)]
 
 
 def holds_secret(annotation: Any, metadata: Iterable[Any] = ()) -> bool:

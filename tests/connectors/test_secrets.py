@@ -356,3 +356,22 @@ def test_diff_compiles_a_secret_read_from_a_var_without_the_var(project: Project
     result = cli("diff", "r.yaml", "r.yaml")
     assert result.code == 0, result.err
     assert cli("compile", "r.yaml").code == 1  # a compile for a run needs it
+
+
+def test_a_config_model_shows_its_secret_fields_as_stars(project: Project):
+    project.write("data/in.csv", "id\n1\n")
+    project.write(
+        "r.yaml",
+        """
+        name: m
+        source: {type: postgres, host: h, database: d, table: public.s, password: pw-in-a-repr}
+        transform:
+          steps:
+            - {type: hash_columns, columns: [id], salt: salt-in-a-repr}
+        destination: {type: duckdb, database: out.duckdb, table: main.t}
+        """,
+    )
+    validated = from_yaml("r.yaml").validated
+    shown = repr(validated.source) + repr(validated.steps) + str(validated.source)
+    assert "pw-in-a-repr" not in shown and "salt-in-a-repr" not in shown
+    assert validated.source.password == "pw-in-a-repr"  # still the value to every use
