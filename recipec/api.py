@@ -42,7 +42,12 @@ def plan_for_run(
     if plan is None:
         recipe = from_yaml(path, vars)
         plan = compile_recipe(recipe, lineage=False)  # only a reader of the plan needs lineage
-        cache.store(recipe, plan)
+        try:
+            cache.store(recipe, plan)
+        except OSError as exc:  # a read-only or full disk costs the next run a compile, no more
+            import logging
+
+            logging.getLogger("recipec").debug("plan not cached: %s", exc)
     return plan
 
 

@@ -130,3 +130,12 @@ def test_a_secret_changing_reuses_the_plan_and_the_run_reads_the_new_value(
     for entry in (cached_project.root / ".state" / "plans").iterdir():
         text = entry.read_text()
         assert "first-salt" not in text and "second-salt" not in text
+
+
+def test_a_plan_that_cannot_be_cached_still_runs(cached_project, cli, compiles):
+    plans = cached_project.root / ".state" / "plans"
+    plans.parent.mkdir(parents=True, exist_ok=True)
+    plans.write_text("not a folder")  # the cache cannot be written
+    assert cli("run", "r.yaml").code == 0
+    assert cli("run", "r.yaml").code == 0
+    assert compiles == ["cached", "cached"]
