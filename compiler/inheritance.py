@@ -12,9 +12,9 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
+from recipec.compiler.recipe_files import STDLIB_PREFIX, portable_name, stdlib_root
 from recipec.compiler.yaml_loader import (
     KeyPath,
     Node,
@@ -23,7 +23,6 @@ from recipec.compiler.yaml_loader import (
 )
 from recipec.errors import Problem, RecipeError, did_you_mean
 
-STDLIB_PREFIX = "stdlib:"
 CONCATENATED_LISTS: frozenset[KeyPath] = frozenset({("transform", "steps")})
 DIRECTIVES = ("extends", "delete")
 
@@ -44,26 +43,6 @@ class ResolvedRecipe:
     tree: Node
     files: tuple[RecipeFile, ...]
     root_path: Path
-
-
-def stdlib_root() -> Path:
-    return Path(str(resources.files("recipec.stdlib")))
-
-
-def portable_name(path: Path) -> str:
-    """How a file is named in a plan: never an absolute path of the compiling machine."""
-    stdlib = stdlib_root().resolve()
-    resolved = path.resolve()
-    if resolved.is_relative_to(stdlib):
-        return STDLIB_PREFIX + resolved.relative_to(stdlib).as_posix()
-    return Path(os.path.relpath(resolved)).as_posix()
-
-
-def file_of(name: str) -> Path:
-    """The file a plan names with `portable_name`."""
-    if name.startswith(STDLIB_PREFIX):
-        return stdlib_root() / name[len(STDLIB_PREFIX) :]
-    return Path(name)
 
 
 def resolve_recipe(path: str | os.PathLike[str]) -> ResolvedRecipe:

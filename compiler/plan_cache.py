@@ -141,8 +141,10 @@ def _digest(text: str) -> str:
 
 
 def _file_hash(name: str) -> str | None:
+    from recipec.compiler.recipe_files import file_of  # `stdlib:` names too
+
     try:
-        return hashlib.sha256(Path(name).read_bytes()).hexdigest()
+        return hashlib.sha256(file_of(name).read_bytes()).hexdigest()
     except OSError:
         return None
 

@@ -90,6 +90,6 @@ def _key_path(dotted: str) -> KeyPath:
 
 
 def _portable(file: str) -> str:
-    from recipec.compiler.inheritance import portable_name
+    from recipec.compiler.recipe_files import portable_name
 
     return portable_name(Path(file))

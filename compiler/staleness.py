@@ -7,8 +7,8 @@ import hashlib
 from collections.abc import Sequence
 
 from recipec.compiler.diff import same_type
-from recipec.compiler.inheritance import file_of
 from recipec.compiler.plan import Column, Plan
+from recipec.compiler.recipe_files import file_of
 from recipec.errors import DataLoaderError
 
 

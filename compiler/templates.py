@@ -52,7 +52,7 @@ class SecretReference:
         is not set, or the file no longer holds it."""
         if self.template is not None:
             return render_string(self.template, vars=vars, recipe_name=recipe_name).value
-        from recipec.compiler.inheritance import file_of
+        from recipec.compiler.recipe_files import file_of
         from recipec.compiler.yaml_loader import find, load_yaml_file
 
         assert self.file is not None
