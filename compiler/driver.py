@@ -5,11 +5,14 @@ load -> resolve extends -> render templates -> validate -> IR -> passes -> lower
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from recipec.compiler.inheritance import RecipeFile, parse_dot_path, resolve_recipe
 from recipec.compiler.ir import (
@@ -25,8 +28,14 @@ from recipec.compiler.lowering import lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
+from recipec.compiler.resources import Resource, ResourceGraph, resource_graph
 from recipec.compiler.secrets import recipe_secrets
-from recipec.compiler.templates import RenderedTree, SecretReference, render_tree
+from recipec.compiler.templates import (
+    SecretReference,
+    TemplateLookupError,
+    render_string,
+    render_tree,
+)
 from recipec.compiler.typecheck import declared_columns, file_columns
 from recipec.compiler.types import duckdb_spelling
 from recipec.compiler.validate import ValidatedRecipe, validate
@@ -65,24 +74,126 @@ def load_recipe(
     *,
     resolve_secrets: bool = True,
 ) -> Recipe:
-    """Load, resolve, render and validate a recipe file. Raises `RecipeError`. Without
-    `resolve_secrets`, secrets whose environment variables are not set read as `***`."""
+    """Load, resolve, render and validate a recipe file of one load. Raises `RecipeError`.
+    Without `resolve_secrets`, secrets whose environment variables are not set read as `***`."""
+    pipeline = load_pipeline(path, vars, resolve_secrets=resolve_secrets)
+    if len(pipeline.graph.resources) > 1:
+        raise RecipeError(
+            [
+                Problem(
+                    f"this recipe has {len(pipeline.graph.resources)} resources: `validate` and "
+                    "`compile --graph` read it; compiling its resources into one plan and running "
+                    "them is not built yet",
+                    "resources",
+                    file=str(path),
+                )
+            ]
+        )
+    return next(iter(pipeline.recipes.values()))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A recipe's resources, each loaded as a recipe of one load, and their graph."""
+
+    name: str
+    path: Path
+    graph: ResourceGraph
+    recipes: Mapping[str, Recipe]
+    """By resource name, the resources whose `when:` is true, in the order written."""
+
+    @property
+    def skipped(self) -> list[str]:
+        """Resources whose `when:` is false."""
+        return [r.name for r in self.graph.resources if r.name not in self.recipes]
+
+
+def load_pipeline(
+    path: str | os.PathLike[str],
+    vars: Mapping[str, Any] | None = None,
+    *,
+    resolve_secrets: bool = True,
+) -> Pipeline:
+    """Load a recipe file and each of its resources (one, without `resources:`), reporting the
+    problems of every resource at once."""
+    values = dict(vars or {})
     resolved = resolve_recipe(path)
-    rendered: RenderedTree = render_tree(
-        resolved.tree, vars=dict(vars or {}), resolve_secrets=resolve_secrets
-    )
-    validated = validate(rendered, resolved.root_path.parent)
-    return Recipe(
-        name=validated.model.name,
+    files = list(resolved.files)
+    graph, problems = resource_graph(resolved.tree, resolved.root_path, files)
+    listed = resolved.tree.get("resources") is not None  # else: the recipe is its one load
+    recipes: dict[str, Recipe] = {}
+    for resource in graph.resources:
+        try:
+            enabled = _enabled(resource, values, graph.resources.index(resource))
+        except RecipeError as exc:
+            problems += exc.problems
+            enabled = True  # its load is checked all the same
+        if not enabled:
+            continue
+        try:
+            rendered = render_tree(resource.tree, vars=values, resolve_secrets=resolve_secrets)
+            validated = validate(rendered, resolved.root_path.parent)
+        except RecipeError as exc:
+            if not listed:
+                raise
+            problems += [_within(resource.name, p) for p in exc.problems]
+            continue
+        recipes[resource.name] = Recipe(
+            name=validated.model.name,
+            path=resolved.root_path,
+            files=tuple(files),
+            tree=rendered.tree,
+            validated=validated,
+            secrets=recipe_secrets(validated, rendered),
+            templated=rendered.templated,
+            vars=values,
+            templates=rendered.references,
+        )
+    if problems:
+        raise RecipeError(sorted(problems, key=_line))
+    name = resolved.tree.get("name")
+    return Pipeline(
+        name=str(name.value) if name is not None else "",
         path=resolved.root_path,
-        files=resolved.files,
-        tree=rendered.tree,
-        validated=validated,
-        secrets=recipe_secrets(validated, rendered),
-        templated=rendered.templated,
-        vars=dict(vars or {}),
-        templates=rendered.references,
+        graph=graph,
+        recipes=recipes,
     )
+
+
+def _enabled(resource: Resource, vars: Mapping[str, Any], index: int) -> bool:
+    """Whether the resource's `when:` holds (true without one)."""
+    when = resource.when
+    if when is None or isinstance(when.value, bool):
+        return when is None or bool(when.value)
+    path = f"resources[{index}].when"
+    try:
+        text = render_string(str(when.value), vars=vars, recipe_name="").value
+    except (TemplateLookupError, jinja2.TemplateError) as exc:
+        raise RecipeError([Problem(f"when: {exc}", path, location=when.location)]) from None
+    value = text.strip().lower()
+    if value not in ("true", "false"):
+        raise RecipeError(
+            [
+                Problem(
+                    f"when must render to true or false, got {text.strip()!r}",
+                    path,
+                    location=when.location,
+                    expected="for example \"{{ var('include_items', 'true') == 'true' }}\"",
+                )
+            ]
+        )
+    return value == "true"
+
+
+def _line(problem: Problem) -> tuple[str, int, int]:
+    where = problem.location
+    return (where.file, where.line, where.column) if where else ("", 0, 0)
+
+
+def _within(resource: str, problem: Problem) -> Problem:
+    """A resource's problem, its key path prefixed with the resource."""
+    path = f"resources.{resource}" + (f".{problem.path}" if problem.path else "")
+    return dataclasses.replace(problem, path=path)
 
 
 def build_ir(recipe: Recipe) -> LoadIR:

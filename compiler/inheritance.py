@@ -53,6 +53,33 @@ def resolve_recipe(path: str | os.PathLike[str]) -> ResolvedRecipe:
     return ResolvedRecipe(tree=tree, files=tuple(files), root_path=root)
 
 
+def resolve_parent(
+    extends: Node, written_in: Path, files: list[RecipeFile], path: str = "extends"
+) -> Node:
+    """The merged tree of the file an `extends:` written in `written_in` names (a resource's own
+    base), recording the files it reads in `files`."""
+    chain = (written_in.resolve(),)
+    parent_path = _parent_path(extends, written_in)
+    if parent_path.resolve() in chain:
+        names = [display_path(p) for p in (*chain, parent_path.resolve())]
+        raise RecipeError(
+            [Problem(f"extends cycle: {' -> '.join(names)}", path, location=extends.location)]
+        )
+    if not parent_path.is_file():
+        raise RecipeError(
+            [
+                Problem(
+                    f"parent recipe '{extends.value}' not found "
+                    f"(looked for {display_path(parent_path)})",
+                    path,
+                    location=extends.location,
+                    expected="a recipe file, relative to this file, or stdlib:NAME",
+                )
+            ]
+        )
+    return _resolve(parent_path, chain, files)
+
+
 def _resolve(path: Path, chain: tuple[Path, ...], files: list[RecipeFile]) -> Node:
     raw = load_yaml_file(path)
     files.append(RecipeFile(portable_name(path), hashlib.sha256(path.read_bytes()).hexdigest()))

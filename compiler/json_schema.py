@@ -39,6 +39,7 @@ from pydantic_core import core_schema
 
 from recipec.compiler import models
 from recipec.compiler.models import RecipeModel
+from recipec.compiler.resources import RESOURCE_NAME
 from recipec.compiler.types import ALIASES, CANONICAL, LogicalType
 from recipec.registry import REGISTRY, Kind, Registration, ensure_builtins
 
@@ -117,7 +118,10 @@ def recipe_json_schema() -> dict[str, Any]:
         "description": "A recipec recipe file. A file with `extends:` (or a base without `name`, "
         "meant to be extended) may be partial: nothing is required in it.",
         "type": "object",
-        "if": {"required": ["name"], "not": {"required": ["extends"]}},
+        "if": {
+            "required": ["name"],
+            "not": {"anyOf": [{"required": ["extends"]}, {"required": ["resources"]}]},
+        },
         "then": {"$ref": f"#/$defs/{recipe_def}"},
         "else": {"$ref": f"#/$defs/{partial_name}"},
         "$defs": dict(sorted(defs.items())),
@@ -278,6 +282,43 @@ def _patch_recipe(recipe: dict[str, Any], defs: dict[str, Any]) -> None:
         },
         "description": "Dot paths removed after this file is merged onto its parent, for "
         "example destination.merge_keys or transform.steps[0].",
+    }
+    load = {
+        "type": "object",
+        "description": "Merged over `defaults:` (its `type` may come from there).",
+    }
+    properties["defaults"] = {
+        "type": "object",
+        "description": "Merged under every resource, with the rules of extends:.",
+        "properties": {kind: load for kind in ("source", "destination")}
+        | {key: properties[key] for key in ("transform", "schema") if key in properties},
+    }
+    properties["resources"] = {
+        "type": "array",
+        "minItems": 1,
+        "description": "The recipe's loads, each run after the resources it depends on. With "
+        "resources, the top level holds only name, description, plugins, runtime and defaults.",
+        "items": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "pattern": RESOURCE_NAME.pattern},
+                "depends_on": {"type": "array", "items": {"type": "string"}},
+                "when": {
+                    "type": ["string", "boolean"],
+                    "description": "Loads only when this renders to true.",
+                },
+                "extends": properties["extends"],
+                "source": load,
+                "destination": load,
+            }
+            | {
+                key: properties[key]
+                for key in ("transform", "schema", "description")
+                if key in properties
+            },
+        },
     }
     recipe["properties"] = properties
 

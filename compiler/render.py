@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recipec.compiler.driver import Pipeline
 
 from recipec.compiler.plan import (
     Column,
@@ -164,3 +169,44 @@ def _schema_lines(label: str, columns: list[Column] | None) -> list[str]:
         break_on_hyphens=False,
     )
     return wrapped.replace("\x00", " ").splitlines()
+
+
+def render_graph(pipeline: Pipeline, output: str) -> str:
+    """The graph of a recipe's resources: `text` (levels), `json`, `mermaid` or `dot`."""
+    graph, skipped = pipeline.graph, set(pipeline.skipped)
+    if output == "json":
+        resources = [
+            {"name": r.name, "depends_on": list(r.depends_on), "enabled": r.name not in skipped}
+            for r in graph.resources
+        ]
+        levels = [list(level) for level in graph.levels]
+        document = {"name": pipeline.name, "resources": resources, "levels": levels}
+        return json.dumps(document, indent=2) + "\n"
+    if output == "mermaid":
+        lines = ["graph TD", *(f"  {r.name}" for r in graph.resources)]
+        lines += [f"  {before} --> {after}" for before, after in graph.edges]
+        if skipped:
+            lines += [
+                "  classDef skipped stroke-dasharray: 5 5",
+                f"  class {','.join(sorted(skipped))} skipped",
+            ]
+        return "\n".join(lines) + "\n"
+    if output == "dot":
+        lines = [f"digraph {json.dumps(pipeline.name)} {{", "  rankdir=LR;"]
+        lines += [
+            f"  {r.name}" + (" [style=dashed];" if r.name in skipped else ";")
+            for r in graph.resources
+        ]
+        lines += [f"  {before} -> {after};" for before, after in graph.edges]
+        return "\n".join([*lines, "}"]) + "\n"
+    count = len(graph.resources)
+    lines = [f"Resources of recipe '{pipeline.name}': {count} in {len(graph.levels)} level(s)"]
+    for number, level in enumerate(graph.levels, start=1):
+        lines.append(f"  level {number}")
+        for name in level:
+            after = graph[name].depends_on
+            note = f"  after {', '.join(after)}" if after else ""
+            lines.append(
+                f"    {name}{note}" + ("  (skipped: when is false)" if name in skipped else "")
+            )
+    return "\n".join(lines) + "\n"

@@ -217,13 +217,15 @@ def validate(
 ) -> None:
     """Validate recipes (every extends chain, template and type) without touching data."""
     _configure_logging(debug, log_format)
-    from recipec.api import compile_recipe, from_yaml
+    from recipec.api import compile_recipe
+    from recipec.compiler.driver import load_pipeline
 
     values = _parse_vars(vars_)
     results: list[dict[str, Any]] = []
     for path in _expand(recipes):
         try:
-            compile_recipe(from_yaml(path, values))
+            for resource in load_pipeline(path, values).recipes.values():
+                compile_recipe(resource)
             results.append({"file": path, "ok": True, "problems": []})
         except RecipeError as exc:
             results.append(
@@ -291,8 +293,15 @@ def schema_command(
 @cli.command(name="compile")
 @click.argument("recipe")
 @_var_option
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "mermaid", "dot"]),
+    default="text",
+    help="mermaid and dot: the resource graph (with --graph).",
+)
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the plan JSON.")
+@click.option("--graph", is_flag=True, help="Print the graph of the recipe's resources.")
 @click.option(
     "--introspect", is_flag=True, help="Read a database source's column types (connects to it)."
 )
@@ -309,6 +318,7 @@ def compile_command(
     introspect: bool,
     lineage: str | None,
     dialect: str | None,
+    graph: bool,
     debug: bool,
     log_format: str,
 ) -> None:
@@ -316,6 +326,15 @@ def compile_command(
     _configure_logging(debug, log_format)
     from recipec.api import compile_recipe, from_yaml
     from recipec.compiler.render import render_plan
+
+    if graph:
+        from recipec.compiler.driver import load_pipeline
+        from recipec.compiler.render import render_graph
+
+        click.echo(render_graph(load_pipeline(recipe, _parse_vars(vars_)), output), nl=False)
+        return
+    if output in ("mermaid", "dot"):
+        raise UsageError(f"--format {output} prints the resource graph: add --graph")
 
     plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)), introspect=introspect)
     for warning in plan.warnings:
