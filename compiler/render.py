@@ -171,9 +171,10 @@ def _schema_lines(label: str, columns: list[Column] | None) -> list[str]:
     return wrapped.replace("\x00", " ").splitlines()
 
 
-def render_graph(pipeline: Pipeline, output: str) -> str:
-    """The graph of a recipe's resources: `text` (levels), `json`, `mermaid` or `dot`."""
-    graph, skipped = pipeline.graph, set(pipeline.skipped)
+def render_graph(pipeline: Pipeline, output: str, selected: list[str] | None = None) -> str:
+    """The graph of a recipe's resources (the `selected` ones, all without): `text` (levels),
+    `json`, `mermaid` or `dot`."""
+    graph, skipped = pipeline.graph.only(selected), set(pipeline.skipped)
     if output == "json":
         resources = [
             {"name": r.name, "depends_on": list(r.depends_on), "enabled": r.name not in skipped}
@@ -199,8 +200,9 @@ def render_graph(pipeline: Pipeline, output: str) -> str:
         ]
         lines += [f"  {before} -> {after};" for before, after in graph.edges]
         return "\n".join([*lines, "}"]) + "\n"
-    count = len(graph.resources)
-    lines = [f"Resources of recipe '{pipeline.name}': {count} in {len(graph.levels)} level(s)"]
+    count, total = len(graph.resources), len(pipeline.graph.resources)
+    chosen = f"{count} of {total} selected" if count < total else str(count)
+    lines = [f"Resources of recipe '{pipeline.name}': {chosen} in {len(graph.levels)} level(s)"]
     for number, level in enumerate(graph.levels, start=1):
         lines.append(f"  level {number}")
         for name in level:

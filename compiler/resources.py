@@ -11,8 +11,8 @@ that does not exist, a cycle) are all reported at once, each at its line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,18 @@ class ResourceGraph:
 
     def __getitem__(self, name: str) -> Resource:
         return next(r for r in self.resources if r.name == name)
+
+    def only(self, names: Sequence[str] | None) -> ResourceGraph:
+        """The graph of `names` (all without): their dependencies on each other, and levels."""
+        if names is None:
+            return self
+        kept = set(names)
+        resources = [
+            replace(r, depends_on=tuple(d for d in r.depends_on if d in kept))
+            for r in self.resources
+            if r.name in kept
+        ]
+        return ResourceGraph(tuple(resources), _levels(resources) if resources else ())
 
 
 def resource_graph(
@@ -273,3 +285,74 @@ def _levels(resources: list[Resource]) -> tuple[tuple[str, ...], ...]:
     return tuple(
         tuple(sorted(level, key=order.__getitem__)) for level in nx.topological_generations(graph)
     )
+
+
+_SELECTOR = re.compile(r"^(?:(@)|(\d*)(\+))?([A-Za-z_][A-Za-z0-9_]*)(?:(\+)(\d*))?$")
+
+
+class SelectorError(ValueError):
+    """A selector that does not parse or names no resource."""
+
+
+def select(
+    graph: ResourceGraph, selectors: Sequence[str], exclude: Sequence[str] = ()
+) -> list[str]:
+    """The resources dbt's selector grammar picks, in the order written: `orders` (one),
+    `orders+` (it and its descendants), `+orders` (it and its ancestors), `2+orders` and
+    `orders+1` (to that depth), `@orders` (it, its descendants and their ancestors). Selectors
+    separated by spaces (or given apart) are united, by commas intersected; `exclude` takes
+    away what its selectors pick. No selector: every resource."""
+    chosen = _union(graph, selectors) if selectors else {r.name for r in graph.resources}
+    chosen -= _union(graph, exclude)
+    return [r.name for r in graph.resources if r.name in chosen]
+
+
+def _union(graph: ResourceGraph, selectors: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for text in selectors:
+        for alternative in text.split():
+            parts = [_one_selector(graph, part) for part in alternative.split(",")]
+            found |= set.intersection(*parts)
+    return found
+
+
+def _one_selector(graph: ResourceGraph, text: str) -> set[str]:
+    match = _SELECTOR.match(text)
+    if match is None:
+        raise SelectorError(
+            f"'{text}' is not a selector (NAME, NAME+, +NAME, N+NAME, NAME+N or @NAME)"
+        )
+    at, up_depth, up, name, down, down_depth = match.groups()
+    names = [r.name for r in graph.resources]
+    if name not in names:
+        hint = did_you_mean(name, names)
+        raise SelectorError(
+            f"selector '{text}' names no resource '{name}'" + (f"; {hint}" if hint else "")
+        )
+    parents = {r.name: set(r.depends_on) for r in graph.resources}
+    children: dict[str, set[str]] = {n: set() for n in names}
+    for before, after in graph.edges:
+        children[before].add(after)
+    picked = {name}
+    if at:
+        descendants = _reach(children, name, None)
+        picked |= descendants
+        for descendant in descendants:
+            picked |= _reach(parents, descendant, None)
+        return picked
+    if up:
+        picked |= _reach(parents, name, int(up_depth) if up_depth else None)
+    if down:
+        picked |= _reach(children, name, int(down_depth) if down_depth else None)
+    return picked
+
+
+def _reach(edges: Mapping[str, set[str]], start: str, depth: int | None) -> set[str]:
+    """What `start` reaches through `edges`, up to `depth` steps (all without one)."""
+    reached: set[str] = set()
+    frontier, steps = {start}, 0
+    while frontier and (depth is None or steps < depth):
+        frontier = {n for node in frontier for n in edges.get(node, ())} - reached - {start}
+        reached |= frontier
+        steps += 1
+    return reached

@@ -303,6 +303,16 @@ def schema_command(
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the plan JSON.")
 @click.option("--graph", is_flag=True, help="Print the graph of the recipe's resources.")
 @click.option(
+    "--select",
+    "selectors",
+    multiple=True,
+    metavar="SELECTOR",
+    help="With --graph: only these resources (orders, orders+, +orders, @orders; repeatable).",
+)
+@click.option(
+    "--exclude", "excluded", multiple=True, metavar="SELECTOR", help="With --graph: leave out."
+)
+@click.option(
     "--introspect", is_flag=True, help="Read a database source's column types (connects to it)."
 )
 @click.option("--lineage", metavar="COLUMN", help="Show where an output column comes from.")
@@ -319,6 +329,8 @@ def compile_command(
     lineage: str | None,
     dialect: str | None,
     graph: bool,
+    selectors: tuple[str, ...],
+    excluded: tuple[str, ...],
     debug: bool,
     log_format: str,
 ) -> None:
@@ -330,11 +342,19 @@ def compile_command(
     if graph:
         from recipec.compiler.driver import load_pipeline
         from recipec.compiler.render import render_graph
+        from recipec.compiler.resources import SelectorError, select
 
-        click.echo(render_graph(load_pipeline(recipe, _parse_vars(vars_)), output), nl=False)
+        pipeline = load_pipeline(recipe, _parse_vars(vars_))
+        try:
+            chosen = select(pipeline.graph, selectors, excluded)
+        except SelectorError as exc:
+            raise UsageError(str(exc)) from None
+        click.echo(render_graph(pipeline, output, chosen), nl=False)
         return
     if output in ("mermaid", "dot"):
         raise UsageError(f"--format {output} prints the resource graph: add --graph")
+    if selectors or excluded:
+        raise UsageError("--select and --exclude choose resources of the graph: add --graph")
 
     plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)), introspect=introspect)
     for warning in plan.warnings:

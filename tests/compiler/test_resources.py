@@ -234,3 +234,42 @@ def test_the_json_schema_describes_resources_and_defaults(shop):
     assert list(validator.iter_errors(document)) == []
     document["resources"][0]["sauce"] = {}
     assert [e.message for e in validator.iter_errors(document)]  # an unknown key of a resource
+
+
+@pytest.mark.parametrize(
+    ("selectors", "exclude", "expected"),
+    [
+        ([], [], ["customers", "orders", "order_items", "payments"]),
+        (["orders"], [], ["orders"]),
+        (["orders+"], [], ["orders", "order_items"]),
+        (["+orders"], [], ["customers", "orders"]),
+        (["customers+1"], [], ["customers", "orders", "payments"]),
+        (["1+order_items"], [], ["orders", "order_items"]),
+        (["@orders"], [], ["customers", "orders", "order_items"]),
+        (["orders payments"], [], ["orders", "payments"]),
+        (["orders", "payments"], [], ["orders", "payments"]),
+        (["customers+,+order_items"], [], ["customers", "orders", "order_items"]),
+        (["customers+"], ["orders+"], ["customers", "payments"]),
+    ],
+)
+def test_selectors_follow_dbt(shop, selectors, exclude, expected):
+    from recipec.compiler.resources import select
+
+    assert select(load_pipeline("shop.yaml").graph, selectors, exclude) == expected
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ("ordrs", "selector 'ordrs' names no resource 'ordrs'; did you mean 'orders'?"),
+        ("orders++", "'orders++' is not a selector"),
+        ("", None),
+    ],
+)
+def test_a_bad_selector_is_a_usage_error_naming_it(shop, cli, selector, message):
+    result = cli("compile", "shop.yaml", "--graph", "--select", selector)
+    if message is None:  # an empty selector selects nothing
+        assert result.code == 0 and "0 of 4 selected" in result.out
+        return
+    assert result.code == 2
+    assert message in result.err
