@@ -107,8 +107,6 @@ class DataLoaderError(Exception):
     """Base of all recipec errors. `context` holds structured facts (never secrets)."""
 
     exit_code = 3
-    retryable = False
-    """Whether retrying the same operation may succeed (a lost connection, not a syntax error)."""
 
     def __init__(self, message: str, **context: Any) -> None:
         super().__init__(message)
@@ -142,6 +140,12 @@ class RecipeError(DataLoaderError):
 
 class ConnectorError(DataLoaderError):
     """A source or destination could not be read or written."""
+
+
+class TransientError(ConnectorError):
+    """A failure the next attempt may not meet (a lost connection, a deadlock, a database file
+    another run holds): the run retries it, per `runtime.retries`. Every other error is final.
+    `recipec.runtime.transient` decides which a driver's error is."""
 
 
 class TransformError(DataLoaderError):

@@ -27,24 +27,13 @@ from sqlglot import exp
 from recipec.compiler.plan import ATTACHED, ExtractStep
 from recipec.errors import ConnectorError
 from recipec.registry import require
-from recipec.runtime import source_types
+from recipec.runtime import source_types, transient
 
 DRIVERS = {
     "postgres": ("postgresql+psycopg2", "psycopg2", "postgres"),
     "mysql": ("mysql+pymysql", "pymysql", "mysql"),
 }
 """Source type -> (SQLAlchemy driver name, driver module, extra that installs it)."""
-_TRANSIENT = (
-    "could not connect",
-    "connection refused",
-    "timeout",
-    "timed out",
-    "server closed",
-    "lost connection",
-    "can't connect",
-    "connection reset",
-    "too many connections",
-)
 
 
 def describe(step: ExtractStep) -> str:
@@ -268,9 +257,9 @@ def connector_error(exc: BaseException, step: ExtractStep) -> ConnectorError:
     drivers echo the whole connection string)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     message = _PASSWORD.sub(r"\1***", message)
-    error = ConnectorError(f"cannot read {describe(step)}: {message}", source=step.source)
-    error.retryable = any(marker in message.lower() for marker in _TRANSIENT)
-    return error
+    return transient.connector_error(
+        f"cannot read {describe(step)}: {message}", exc, source=step.source
+    )
 
 
 def driver_url(step: ExtractStep, config: dict[str, Any]) -> Any:

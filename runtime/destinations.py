@@ -23,7 +23,7 @@ from recipec.compiler.connectors.statements import STAGE, table_expression
 from recipec.compiler.plan import LOADED_KEYS, NEW_KEYS, CommitStateStep, WriteStep
 from recipec.errors import ConnectorError, DataLoaderError
 from recipec.registry import get_destination, require
-from recipec.runtime import binding, engine
+from recipec.runtime import binding, engine, transient
 from recipec.runtime.protocols import WriteContext
 from recipec.runtime.state import State
 
@@ -350,17 +350,9 @@ class PostgresSession:
 
     def _error(self, exc: BaseException, doing: str) -> ConnectorError:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        error = ConnectorError(f"{doing} postgres {self.where}: {message}", database=self.where)
-        transient = (
-            "could not connect",
-            "connection refused",
-            "timeout",
-            "server closed",
-            "terminating connection",
-            "deadlock",
+        return transient.connector_error(
+            f"{doing} postgres {self.where}: {message}", exc, database=self.where
         )
-        error.retryable = any(marker in message.lower() for marker in transient)
-        return error
 
     def _run(self, statement: str, values: dict[str, Any] | None = None) -> Any:
         cursor = self.server.cursor()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,7 @@ from sqlglot import exp
 from recipec import duckdb_connection
 from recipec.compiler.plan import LOADED_KEYS, NEW_KEYS
 from recipec.errors import ConnectorError, DataLoaderError, EngineError, TransformError
-
-_LOCKED = re.compile(r"Could not set lock|Conflicting lock|database is locked", re.IGNORECASE)
-
+from recipec.runtime import transient
 
 DESTINATION = "_recipec_destination"
 """The name the destination database is attached under, whatever its file is called (DuckDB
@@ -66,11 +63,8 @@ def connect(
         connection.execute(attach.sql("duckdb"))
     except duckdb.Error as exc:
         connection.close()
-        error = ConnectorError(
-            f"cannot open DuckDB database '{database}': {first_line(exc)}", database=database
-        )
-        error.retryable = bool(_LOCKED.search(str(exc)))  # another process holds the file
-        raise error from None
+        message = f"cannot open DuckDB database '{database}': {first_line(exc)}"
+        raise transient.connector_error(message, exc, database=database) from None
     connection.execute(f'USE "{DESTINATION}"')
     return connection
 
@@ -129,9 +123,7 @@ def translate(exc: duckdb.Error, *, doing: str, **context: Any) -> DataLoaderErr
     if isinstance(exc, duckdb.BinderException | duckdb.CatalogException):
         return TransformError(message, **context)
     if isinstance(exc, duckdb.IOException):
-        error = ConnectorError(message, **context)
-        error.retryable = bool(_LOCKED.search(str(exc)))
-        return error
+        return transient.connector_error(message, exc, **context)
     return EngineError(message, **context)
 
 

@@ -50,6 +50,7 @@ from recipec.errors import (
     RecipeError,
     StateError,
     TransformError,
+    TransientError,
 )
 from recipec.registry import (
     get_source,
@@ -186,7 +187,7 @@ class Executor:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(retries + 1),
             wait=tenacity.wait_exponential(multiplier=0.5, max=10),
-            retry=tenacity.retry_if_exception(lambda e: getattr(e, "retryable", False)),
+            retry=tenacity.retry_if_exception_type(TransientError),
             before_sleep=lambda s: log.warning(
                 "retrying after a transient failure (attempt %d): %s",
                 s.attempt_number,
