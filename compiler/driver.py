@@ -122,9 +122,9 @@ def load_pipeline(
     graph, problems = resource_graph(resolved.tree, resolved.root_path, files)
     listed = resolved.tree.get("resources") is not None  # else: the recipe is its one load
     recipes: dict[str, Recipe] = {}
-    for resource in graph.resources:
+    for index, resource in enumerate(graph.resources):
         try:
-            enabled = _enabled(resource, values, graph.resources.index(resource))
+            enabled = _enabled(resource, values, index)
         except RecipeError as exc:
             problems += exc.problems
             enabled = True  # its load is checked all the same
