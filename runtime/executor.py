@@ -188,11 +188,7 @@ class Executor:
             stop=tenacity.stop_after_attempt(retries + 1),
             wait=tenacity.wait_exponential(multiplier=0.5, max=10),
             retry=tenacity.retry_if_exception_type(TransientError),
-            before_sleep=lambda s: log.warning(
-                "retrying after a transient failure (attempt %d): %s",
-                s.attempt_number,
-                redaction.redact(str(s.outcome.exception() if s.outcome else "")),
-            ),
+            before_sleep=self._log_retry,
             reraise=True,
         )
         self.committed: list[str] = []
@@ -321,8 +317,16 @@ class Executor:
                     continue
                 began = time.perf_counter()
                 rows = getattr(self, f"visit_{step.kind}", self._unexpected)(step)
-                self.summary.steps.append(
-                    StepTiming(self._step_label(step), round(time.perf_counter() - began, 4), rows)
+                timing = StepTiming(
+                    self._step_label(step), round(time.perf_counter() - began, 4), rows
+                )
+                self.summary.steps.append(timing)
+                self._log_event(
+                    "step finished",
+                    "step_finished",
+                    step=timing.step,
+                    rows=rows,
+                    seconds=timing.seconds,
                 )
         except duckdb.ConversionException as exc:
             self.session.rollback()
@@ -338,6 +342,22 @@ class Executor:
             self.held.close()
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
         return self.summary
+
+    def _log_event(self, message: str, event: str, **fields: Any) -> None:
+        """One structured event (a JSON line with --log-format json), with the run's id."""
+        fields = {"event": event, "run_id": self.summary.run_id, "recipe": self.plan.name, **fields}
+        log.info(message, extra={"fields": fields})
+
+    def _log_retry(self, state: Any) -> None:
+        error = redaction.redact(str(state.outcome.exception() if state.outcome else ""))
+        fields = {"event": "retry", "run_id": self.summary.run_id, "recipe": self.plan.name}
+        fields["attempt"] = state.attempt_number
+        log.warning(
+            "retrying after a transient failure (attempt %d): %s",
+            state.attempt_number,
+            error,
+            extra={"fields": fields},
+        )
 
     def _cast_failure(self, exc: duckdb.ConversionException) -> TransformError:
         """Name the step, column, value and file row that did not fit (the stage is a view

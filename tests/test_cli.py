@@ -225,6 +225,10 @@ def test_log_format_json_prints_run_started_and_finished_as_json_lines(demo, cli
     assert finished["rows_read"] == 2 and finished["rows_written"] == 2
     assert isinstance(finished["seconds"], float)
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    steps = [line for line in lines if line.get("event") == "step_finished"]
+    assert [s["step"] for s in steps] == ["extract", "stage", "write", "commit_state"]
+    assert all(s["run_id"] == started["run_id"] and s["seconds"] >= 0 for s in steps)
+    assert next(s for s in steps if s["step"] == "write")["rows"] == 2
 
 
 def test_log_format_json_prints_the_final_error_as_json(demo, cli):
