@@ -41,6 +41,7 @@ from recipec.compiler.types import duckdb_spelling
 from recipec.compiler.validate import ValidatedRecipe, validate
 from recipec.compiler.yaml_loader import KeyPath, Node, display_path, find
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
+from recipec.transform_hooks import hooks
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
         },
         plugins=tuple(v.model.plugins),
         plugin_paths=(portable_path(".", recipe.path.parent),)
-        if v.model.plugins or any(getattr(c, "runs_in_python", False) for c, _ in v.steps)
+        if v.model.plugins or any(hooks(c).runs_in_python for c, _ in v.steps)
         else (),
         columns=declared_columns(v.model.declared_schema),
         tree=tree,
@@ -262,7 +263,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
 
 def _expression_locations(tree: Node, index: int, config: Any) -> dict[str, Location]:
     """Where each expression of a step was written, keyed as the step's `expressions()`."""
-    keys: dict[str, str] = getattr(config, "expressions", dict)()
+    keys = hooks(config).expressions()
     step = ("transform", "steps", index)
     found = {key: find(tree, step + tuple(key.split(".", 1))) for key in keys}
     return {key: node.location for key, node in found.items() if node is not None}

@@ -37,6 +37,7 @@ from recipec.compiler.plan import (
 )
 from recipec.compiler.python_step import output_table
 from recipec.compiler.yaml_loader import format_path
+from recipec.transform_hooks import hooks
 
 SOURCE = "_recipec_source"
 """Where Python sources' batches are staged before the read query runs."""
@@ -199,7 +200,7 @@ def _driver_sql(query: exp.Select, dialect: str) -> str:
 def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Select:
     step = ir.transforms[index]
     lowered = step.registration.factory(step.config, relation)
-    if getattr(step.config, "runs_in_python", False):  # reads where the runtime stages it
+    if hooks(step.config).runs_in_python:  # reads where the runtime stages it
         lowered = exp.select(exp.Star()).from_(_table(output_table(index)))
     if not isinstance(lowered, exp.Query):
         raise TypeError(f"transform '{step.type}' did not lower to a query")
@@ -227,21 +228,21 @@ def read_parameters(lowered: exp.Query, config: Any, index: int) -> exp.Query:
 def bound_parameters(config: Any) -> tuple[str, ...]:
     """A transform's fields passed to its SQL as run-time parameters (never written into it,
     so they may be secrets)."""
-    return tuple(getattr(config, "bound_parameters", ()))
+    return hooks(config).bound_parameters
 
 
 def lower_transform(ir: LoadIR, index: int) -> TransformStep:
     step = ir.transforms[index]
-    zone_sensitive = getattr(step.config, "zone_sensitive", None)
+    answers = hooks(step.config)
     return TransformStep(
         index=index,
         type=step.type,
         sql=sql(transform_select(ir, index, _table("input")), pretty=True),
         config=_config(step.config, f"transform.steps[{index}]", ir.secrets),
         parameters=[f for f in bound_parameters(step.config) if getattr(step.config, f, None)],
-        runs_in_python=bool(getattr(step.config, "runs_in_python", False)),
+        runs_in_python=answers.runs_in_python,
         origin=f"{portable_name(Path(step.location.file))}:{step.location.line}",
-        zone_sensitive=zone_sensitive() if callable(zone_sensitive) else [],
+        zone_sensitive=answers.zone_sensitive(),
         output_schema=_schema(ir.step_columns[index] if index < len(ir.step_columns) else None),
     )
 
@@ -370,13 +371,11 @@ def _source_keys(ir: LoadIR) -> list[str] | None:
         return None
     keys: list[str] = list(ir.destination.merge_keys)
     for step in reversed(ir.transforms):
-        carried_from = getattr(step.config, "carried_from", None)
-        if carried_from is None:
-            return None  # a step that does not say what it keeps
-        sources = [carried_from(key) for key in keys]
-        if None in sources:
+        sources = [hooks(step.config).carried_from(key) for key in keys]
+        carried = [source for source in sources if source is not None]
+        if len(carried) < len(sources):  # a step that changes a key, or does not say
             return None
-        keys = sources
+        keys = carried
     return keys
 
 

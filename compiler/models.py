@@ -26,12 +26,17 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
 from recipec.compiler.types import LogicalType, TypeNameError, parse_type
+from recipec.transform_hooks import TransformHooks
 
 
 class StrictModel(BaseModel):
     """Base of every recipe model: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class StepConfig(StrictModel, TransformHooks):
+    """Base of a built-in transform step's model: it answers the transform hooks it knows."""
 
 
 def _type_name(value: Any) -> LogicalType:

@@ -13,6 +13,7 @@ from recipec.compiler.ir import LoadIR
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, holds_secret
 from recipec.compiler.typecheck import check_types
 from recipec.errors import RecipeError, sorted_problems
+from recipec.transform_hooks import hooks
 
 
 def check_capabilities(ir: LoadIR) -> LoadIR:
@@ -47,9 +48,7 @@ def track_cursor(ir: LoadIR) -> LoadIR:
         return ir
     name = incremental.cursor_column
     for step in ir.transforms:
-        output_name = getattr(step.config, "output_name", None)
-        if callable(output_name):
-            name = output_name(name)
+        name = hooks(step.config).output_name(name)
     return ir.replace(cursor_output=name)
 
 
@@ -105,7 +104,7 @@ def _may_hold_secret(ir: LoadIR, path: str) -> bool:
         # transform.steps[i].field: only fields the step binds as run-time parameters
         step, name = rest.split(".")[:2]
         config = ir.transforms[int(step.partition("[")[2].rstrip("]"))].config
-        return name in getattr(config, "bound_parameters", ())
+        return name in hooks(config).bound_parameters
     else:
         return False
     if not writes_sql:

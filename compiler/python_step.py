@@ -29,8 +29,9 @@ from pydantic import Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
-from recipec.compiler.models import ColumnName, StrictModel, TypeName
+from recipec.compiler.models import ColumnName, StepConfig, TypeName
 from recipec.registry import Registration, register_transform
+from recipec.transform_hooks import runs_in_python
 
 Columns = list[tuple[str, str]]
 TableFunction = Callable[..., Any]
@@ -56,7 +57,7 @@ def import_function(reference: str) -> TableFunction:
     return function  # type: ignore[no-any-return]
 
 
-class PythonStepBase(StrictModel):
+class PythonStepBase(StepConfig):
     """What every Python step has: its parameters, the declared output, the batching."""
 
     params: dict[str, Any] = {}
@@ -151,6 +152,4 @@ def transform(
 
 
 def is_python_step(registration: Registration[Any] | None) -> bool:
-    return registration is not None and bool(
-        getattr(registration.config_model, "runs_in_python", False)
-    )
+    return registration is not None and runs_in_python(registration.config_model)

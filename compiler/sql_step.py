@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, Dialects
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
-from recipec.compiler.models import ColumnName, StrictModel, TypeName
+from recipec.compiler.models import ColumnName, StepConfig, TypeName
 from recipec.compiler.types import scratch_duckdb
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -32,7 +32,7 @@ _PLACEHOLDER = "__recipec_input__"
 Columns = list[tuple[str, str]]
 
 
-class SqlStep(StrictModel):
+class SqlStep(StepConfig):
     type: Literal["sql"]
     dialect: str = "duckdb"
     """The dialect the query is written in (sqlglot's names: postgres, snowflake, ...)."""

@@ -17,7 +17,13 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
 from recipec.compiler import expressions
-from recipec.compiler.models import ColumnName, CursorValue, SecretSetting, StrictModel, TypeName
+from recipec.compiler.models import (
+    ColumnName,
+    CursorValue,
+    SecretSetting,
+    StepConfig,
+    TypeName,
+)
 from recipec.compiler.types import LogicalType
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
@@ -79,7 +85,7 @@ def _column(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-class RenameColumns(StrictModel):
+class RenameColumns(StepConfig):
     type: Literal["rename_columns"]
     mapping: dict[ColumnName, ColumnName] = Field(min_length=1)
     """Old name -> new name."""
@@ -110,7 +116,7 @@ def rename_columns(step: RenameColumns, relation: exp.Expression) -> exp.Select:
     return exp.select(exp.Star(rename=renames)).from_(relation)
 
 
-class Cast(StrictModel):
+class Cast(StepConfig):
     type: Literal["cast"]
     columns: dict[ColumnName, TypeName] = Field(min_length=1)
     """Column -> type (str, int, float, bool, date, datetime, decimal(p,s) or an alias)."""
@@ -141,7 +147,7 @@ def cast(step: Cast, relation: exp.Expression) -> exp.Select:
     return exp.select(exp.Star(replace=replacements)).from_(relation)
 
 
-class AddColumn(StrictModel):
+class AddColumn(StepConfig):
     type: Literal["add_column"]
     name: ColumnName
     value: CursorValue | bool | None
@@ -216,7 +222,7 @@ def _schema(columns: Columns) -> dict[str, str | None]:
     return {name: type_name for name, type_name in columns}
 
 
-class Filter(StrictModel):
+class Filter(StepConfig):
     type: Literal["filter"]
     where: Expression
     """Keep the rows for which this is true (NULL counts as false)."""
@@ -242,7 +248,7 @@ def filter_rows(step: Filter, relation: exp.Expression) -> exp.Select:
     return exp.select(exp.Star()).from_(relation).where(expressions.lower(_parsed(step.where)))
 
 
-class Derive(StrictModel):
+class Derive(StepConfig):
     type: Literal["derive"]
     columns: dict[ColumnName, Expression] = Field(min_length=1)
     """New column -> expression over the step's input columns."""
@@ -279,7 +285,7 @@ def derive(step: Derive, relation: exp.Expression) -> exp.Select:
     return exp.select(exp.Star(), *computed).from_(relation)
 
 
-class DropColumns(StrictModel):
+class DropColumns(StepConfig):
     type: Literal["drop_columns"]
     columns: list[ColumnName] = Field(min_length=1)
 
@@ -298,7 +304,7 @@ def drop_columns(step: DropColumns, relation: exp.Expression) -> exp.Select:
     return exp.select(exp.Star(except_=[_column(c) for c in step.columns])).from_(relation)
 
 
-class SelectColumns(StrictModel):
+class SelectColumns(StepConfig):
     type: Literal["select_columns"]
     columns: list[ColumnName] = Field(min_length=1)
     """The columns to keep, in this order."""
@@ -317,7 +323,7 @@ def select_columns(step: SelectColumns, relation: exp.Expression) -> exp.Select:
     return exp.select(*[_column(c) for c in step.columns]).from_(relation)
 
 
-class Deduplicate(StrictModel):
+class Deduplicate(StepConfig):
     type: Literal["deduplicate"]
     keys: list[ColumnName] = Field(min_length=1)
     order_by: str | None = None
@@ -364,7 +370,7 @@ def deduplicate(step: Deduplicate, relation: exp.Expression) -> exp.Select:
     return exp.select(exp.Star()).from_(relation).qualify(window.eq(1))
 
 
-class HashColumns(StrictModel):
+class HashColumns(StepConfig):
     type: Literal["hash_columns"]
     columns: list[ColumnName] = Field(min_length=1)
     salt: SecretSetting | None = None

@@ -21,6 +21,7 @@ from recipec.compiler.transforms import MissingColumnError, StepError
 from recipec.compiler.types import described_files, parse_type
 from recipec.compiler.yaml_loader import KeyPath, find, inside_scalar, walk
 from recipec.errors import Location, did_you_mean
+from recipec.transform_hooks import hooks
 
 Columns = tuple[tuple[str, str], ...]
 
@@ -52,11 +53,8 @@ def check_types(ir: LoadIR) -> LoadIR:
     columns = list(ir.columns)
     outputs: list[Columns] = []
     for step in ir.transforms:
-        output_columns = getattr(step.config, "output_columns", None)
-        if output_columns is None:
-            break  # a step that does not say what it outputs: the run checks the rest
         try:
-            output = output_columns(columns)
+            output = hooks(step.config).output_columns(columns)
         except ExpressionError as exc:
             ir = _expression_problem(ir, step, exc)
             break
@@ -78,7 +76,7 @@ def _step_path(step: TransformIR) -> KeyPath:
 
 def _expression_problem(ir: LoadIR, step: TransformIR, exc: ExpressionError) -> LoadIR:
     """Locate an expression error at its key, and at the token inside the string."""
-    expressions: dict[str, str] = getattr(step.config, "expressions", dict)()
+    expressions = hooks(step.config).expressions()
     key = next((k for k, text in expressions.items() if text == exc.text), None)
     location: Location | None = None
     if key is not None and key in step.key_locations:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from recipec.compiler.models import Incremental
 from recipec.errors import DataLoaderError, MissingExtraError, RecipeError
+from recipec.transform_hooks import TransformHooks
 
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = Literal["source", "destination", "transform"]
@@ -84,8 +85,12 @@ class Registry:
         builtin: bool = False,
     ) -> None:
         doc = inspect.getdoc(factory) or ""
+        model = config or PluginConfig
+        if kind == "transform" and not issubclass(model, TransformHooks):
+            # a plug-in's model keeps the hooks it defines and answers the rest by default
+            model = type(model.__name__, (model, TransformHooks), {"__module__": model.__module__})
         self._entries[kind][name] = Registration(
-            kind, name, factory, config or PluginConfig, builtin, doc.splitlines()[0] if doc else ""
+            kind, name, factory, model, builtin, doc.splitlines()[0] if doc else ""
         )
 
     def get(self, kind: Kind, name: str) -> Registration[Any] | None:

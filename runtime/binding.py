@@ -22,6 +22,7 @@ from recipec.compiler.plan import READ, ROW_HASH, TransformStep
 from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.engine import execute
+from recipec.transform_hooks import hooks
 
 ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?)\s*$"
 """A time of day followed by a UTC offset or `Z`."""
@@ -285,11 +286,8 @@ def bind_stage(
             ):
                 _retype(create, step.index, column)
                 widened.append(column)
-        output_columns = getattr(config, "output_columns", None)
-        if output_columns is None:
-            break
         try:
-            output = output_columns(columns)
+            output = hooks(config).output_columns(columns)
         except (LookupError, ExpressionError) as exc:
             raise TransformError(
                 f"transform[{step.index}] {step.type} ({step.origin}): {exc}",

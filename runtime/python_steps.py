@@ -15,6 +15,7 @@ from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.binding import input_query
 from recipec.runtime.engine import execute
+from recipec.transform_hooks import runs_in_python
 
 log = logging.getLogger("recipec.runtime")
 
@@ -24,7 +25,7 @@ def python_steps(transforms: list[TransformStep]) -> list[tuple[TransformStep, A
     found = []
     for step in transforms:
         registration = get_transform(step.type)
-        if registration is not None and getattr(registration.config_model, "runs_in_python", False):
+        if registration is not None and runs_in_python(registration.config_model):
             found.append(
                 (step, registration.validate_config(step.config, f"transform[{step.index}]"))
             )

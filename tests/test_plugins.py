@@ -269,3 +269,25 @@ def test_plugins_next_to_the_recipe_win_over_the_working_directory(project):
         "destination: {type: duckdb, database: out.duckdb, table: t}\n",
     )
     assert run_recipe(from_yaml("recipes/r.yaml")).rows_written == 1
+
+
+def test_a_plugin_transform_answers_the_hooks_it_defines_and_the_defaults_for_the_rest():
+    from recipec.compiler.models import StrictModel
+    from recipec.registry import get_transform, register_transform
+    from recipec.transform_hooks import TransformHooks, hooks
+
+    class KeepsColumns(StrictModel):
+        type: str
+
+        def output_columns(self, columns):
+            return list(columns)
+
+    register_transform("keeps_columns_zz", config=KeepsColumns)(lambda step, relation: relation)
+    registration = get_transform("keeps_columns_zz")
+    assert registration is not None
+    config = registration.config_model.model_validate({"type": "keeps_columns_zz"})
+    assert isinstance(config, KeepsColumns) and isinstance(config, TransformHooks)
+    answers = hooks(config)
+    assert answers.output_columns([("a", "INTEGER")]) == [("a", "INTEGER")]  # its own
+    assert answers.output_name("a") == "a" and answers.carried_from("a") is None  # defaults
+    assert answers.expressions() == {} and not answers.runs_in_python
