@@ -244,6 +244,9 @@ RULES: tuple[Rule, ...] = (
     Rule("source.*", "changed", BACKFILL, "rows already loaded were read with the old setting"),
     # Everything else is how a run goes, not what it loads.
     Rule("runtime.*", "changed", SAFE, "how a run goes, not what it loads"),
+    Rule("dbt", "added", SAFE, "what dbt builds after the load, not what the load writes"),
+    Rule("dbt", "removed", SAFE, "what dbt builds after the load, not what the load writes"),
+    Rule("dbt.*", "changed", SAFE, "what dbt builds after the load, not what the load writes"),
     Rule("plugins", "changed", SAFE, "modules imported before running"),
 )  # fmt: skip
 """What each change risks. First match wins; a change no rule matches is `backfill`."""
@@ -456,6 +459,7 @@ def diff_plans(old: Plan, new: Plan) -> DiffResult:
     facts += _columns(old, new, notes)
     facts += _transforms(old, new)
     facts += _runtime(old, new)
+    facts += _dbt(old, new)
     return DiffResult(tuple(classify(fact, context) for fact in facts), tuple(notes))
 
 
@@ -636,6 +640,29 @@ def _runtime(old: Plan, new: Plan) -> list[_Fact]:
     if list(old.plugins) != list(new.plugins):
         facts.append(_Fact("plugins", "changed", old.plugins, new.plugins))
     return facts
+
+
+def _dbt(old: Plan, new: Plan) -> list[_Fact]:
+    before, after = old.dbt, new.dbt
+    if before is None and after is None:
+        return []
+    if before is None or after is None:
+        kind = "added" if before is None else "removed"
+        step = after or before
+        assert step is not None
+        return [
+            _Fact(
+                "dbt",
+                kind,
+                None if before is None else "dbt " + " ".join(before.arguments),
+                None if after is None else "dbt " + " ".join(after.arguments),
+            )
+        ]
+    settings = {"profile", "kind"}
+    return _settings(
+        _flat(before.model_dump(exclude=settings), (), "dbt"),
+        _flat(after.model_dump(exclude=settings), (), "dbt"),
+    )
 
 
 # -- rendering --------------------------------------------------------------------------------

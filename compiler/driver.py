@@ -258,6 +258,7 @@ def build_ir(recipe: Recipe) -> LoadIR:
         else (),
         columns=declared_columns(v.model.declared_schema),
         tree=tree,
+        dbt=resolve_paths(v.model.dbt, tree, ("dbt",), recipe.templated) if v.model.dbt else None,
     )
 
 

@@ -107,6 +107,8 @@ class LoadIR:
     """The lock file `columns` came from (portable path); a run checks the source against it."""
     step_columns: tuple[tuple[tuple[str, str], ...], ...] = ()
     """Each step's output columns, filled by the `check_types` pass when `columns` is known."""
+    dbt: Any = None
+    """`DbtSettings` (paths portable), when dbt runs after the load."""
     tree: Node | None = field(default=None, repr=False, compare=False)
     """The resolved recipe, to locate any key path a problem names."""
     problems: tuple[Problem, ...] = ()

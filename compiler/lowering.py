@@ -16,7 +16,7 @@ from recipec._version import __version__
 from recipec.compiler.connectors import statements
 from recipec.compiler.inheritance import portable_name
 from recipec.compiler.ir import LoadIR, SourceIR
-from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
+from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, parse_table_name
 from recipec.compiler.plan import (
     BATCHES,
     LOADED_KEYS,
@@ -25,6 +25,7 @@ from recipec.compiler.plan import (
     ROW_HASH,
     Column,
     CommitStateStep,
+    DbtStep,
     ExtractStep,
     IncrementalSpec,
     Plan,
@@ -83,6 +84,7 @@ def lower(ir: LoadIR, *, lineage: bool = True) -> Plan:
             lower_stage(ir, read),
             lower_write(ir),
             lower_commit(ir),
+            *([lower_dbt(ir)] if ir.dbt is not None else []),
         ],
     )
     if lineage:
@@ -415,6 +417,38 @@ def lower_write(ir: LoadIR) -> WriteStep:
             "fallback_write_sql": render(statements.fallback_write),
             "full_refresh_sql": render(statements.overwrite),
         }
+    )
+
+
+def lower_dbt(ir: LoadIR) -> DbtStep:
+    """dbt after the commit; without profiles_dir, the profile recipec writes reaches the
+    destination (a DuckDB file by its path, Postgres by its server and the table's schema)."""
+    dbt, destination = ir.dbt, ir.destination
+    profile = None
+    if dbt.profiles_dir is None:
+        config = _config(destination.config, "destination", ir.secrets)
+        if destination.type == "duckdb":
+            profile = {"type": "duckdb", "path": destination.database}
+        else:
+            schema = (parse_table_name(destination.table)[:-1] or ("public",))[-1]
+            profile = {
+                "type": "postgres",
+                "host": config.get("host"),
+                "port": config.get("port") or 5432,
+                "dbname": config.get("database"),
+                "user": config.get("user"),
+                "password": config.get("password"),
+                "schema": schema,
+            }
+    return DbtStep(
+        command=dbt.command,
+        project_dir=dbt.project_dir,
+        profiles_dir=dbt.profiles_dir,
+        target=dbt.target,
+        select=list(dbt.select),
+        exclude=list(dbt.exclude),
+        vars=dict(dbt.vars),
+        profile=profile,
     )
 
 

@@ -235,6 +235,24 @@ class DeclaredSchema(StrictModel):
     columns: list[DeclaredColumn] = Field(min_length=1)
 
 
+class DbtSettings(StrictModel):
+    """dbt run after the load commits, against the database it loaded (`dbt:`)."""
+
+    project_dir: LocalPath
+    """The dbt project (the folder of its dbt_project.yml), relative to the recipe."""
+    profiles_dir: LocalPath | None = None
+    """The folder of a profiles.yml; without it recipec writes a profile for the destination."""
+    target: str | None = None
+    """The profile's target (with profiles_dir); the profile's default without it."""
+    command: Literal["build", "run", "test"] = "build"
+    """`build` runs the models and their tests (and seeds, snapshots)."""
+    select: list[str] = []
+    """dbt's node selection (`customer_metrics+`); everything without it."""
+    exclude: list[str] = []
+    vars: dict[str, Any] = {}
+    """Passed to dbt as `--vars` (they may be templates of recipec's vars)."""
+
+
 class RecipeModel(StrictModel):
     """The top level of a recipe, after `extends:` and templates are resolved."""
 
@@ -247,3 +265,5 @@ class RecipeModel(StrictModel):
     destination: dict[str, Any]
     runtime: RuntimeSettings = RuntimeSettings()
     declared_schema: DeclaredSchema | None = Field(default=None, alias="schema")
+    dbt: DbtSettings | None = None
+    """dbt models (and their tests) built after the load commits."""

@@ -7,6 +7,7 @@ derives facts the lowering needs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from recipec.compiler.inheritance import parse_dot_path
 from recipec.compiler.ir import LoadIR
@@ -146,6 +147,43 @@ def check_cursor_nullable(ir: LoadIR) -> LoadIR:
     return ir
 
 
+DBT_ADAPTERS = {"duckdb": "duckdb", "postgres": "postgres"}
+"""Destinations recipec writes a dbt profile for (the dbt adapter of each)."""
+
+
+def check_dbt(ir: LoadIR) -> LoadIR:
+    """The dbt project (and profiles) exist, and recipec can write a profile when none is
+    given: for a DuckDB file or a Postgres destination."""
+    dbt = ir.dbt
+    if dbt is None:
+        return ir
+    project = Path(dbt.project_dir)
+    if not (project / "dbt_project.yml").is_file():
+        ir = ir.report(
+            f"no dbt project at {dbt.project_dir} (no dbt_project.yml there)",
+            ("dbt", "project_dir"),
+            hint="project_dir is the folder of dbt_project.yml, relative to the recipe",
+        )
+    if dbt.profiles_dir is not None:
+        if not (Path(dbt.profiles_dir) / "profiles.yml").is_file():
+            ir = ir.report(
+                f"no profiles.yml in {dbt.profiles_dir}",
+                ("dbt", "profiles_dir"),
+                hint="leave profiles_dir out and recipec writes a profile for the destination",
+            )
+        return ir
+    destination = ir.destination
+    if destination.type not in DBT_ADAPTERS or destination.database in (None, ":memory:"):
+        where = f"{destination.type} {destination.database or ''}".rstrip()
+        ir = ir.report(
+            "recipec writes a dbt profile for a DuckDB file or a Postgres destination, "
+            f"not for {where}",
+            ("dbt",),
+            hint="give profiles_dir (and target) of a profile that reaches the destination",
+        )
+    return ir
+
+
 PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
     check_secrets,
     check_capabilities,
@@ -155,6 +193,7 @@ PASSES: tuple[Callable[[LoadIR], LoadIR], ...] = (
     track_cursor,
     choose_staging,
     check_cursor_nullable,
+    check_dbt,
 )
 
 

@@ -224,8 +224,40 @@ class CommitStateStep(PlanModel):
     destination takes them by COPY)."""
 
 
+class DbtStep(PlanModel):
+    """Run dbt-core (its Python runner) after the load commits, against the database it
+    loaded: with the project's own profiles, or a profile recipec writes for the destination."""
+
+    kind: Literal["dbt"] = "dbt"
+    command: Literal["build", "run", "test"]
+    project_dir: str
+    profiles_dir: str | None = None
+    target: str | None = None
+    select: list[str] = []
+    exclude: list[str] = []
+    vars: dict[str, Any] = {}
+    profile: dict[str, Any] | None = None
+    """The profile output recipec writes (without profiles_dir): the destination's adapter and
+    where it is; its secrets come from the destination's, resolved at run time."""
+
+    @property
+    def arguments(self) -> list[str]:
+        """dbt's command line (before the profile recipec writes, if any)."""
+        args = [self.command, "--project-dir", self.project_dir]
+        if self.profiles_dir:
+            args += ["--profiles-dir", self.profiles_dir]
+        if self.target:
+            args += ["--target", self.target]
+        for flag, names in (("--select", self.select), ("--exclude", self.exclude)):
+            if names:
+                args += [flag, *names]
+        if self.vars:
+            args += ["--vars", json.dumps(self.vars, sort_keys=True)]
+        return args
+
+
 Step = Annotated[
-    ExtractStep | TransformStep | StageStep | WriteStep | CommitStateStep,
+    ExtractStep | TransformStep | StageStep | WriteStep | CommitStateStep | DbtStep,
     Field(discriminator="kind"),
 ]
 
@@ -274,6 +306,10 @@ class Plan(PlanModel):
     @property
     def commit(self) -> CommitStateStep:
         return self._one(CommitStateStep)
+
+    @property
+    def dbt(self) -> DbtStep | None:
+        return next((s for s in self.steps if isinstance(s, DbtStep)), None)
 
     def _one(self, kind: type[Any]) -> Any:
         return next(s for s in self.steps if isinstance(s, kind))

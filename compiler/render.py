@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 from recipec.compiler.plan import (
     Column,
     CommitStateStep,
+    DbtStep,
     ExtractStep,
     Plan,
     SecretRef,
@@ -54,6 +55,11 @@ def render_plan(plan: Plan) -> str:
 
 
 def _render_step(number: int, step: object) -> list[str]:
+    if isinstance(step, DbtStep):
+        kind = step.profile["type"] if step.profile else ""
+        where = f"a {kind} profile recipec writes" if step.profile else "the project's profiles"
+        command = f"     | dbt {' '.join(step.arguments)}"
+        return [f"{number}. dbt  after the commit, against the destination ({where})", command]
     if isinstance(step, ExtractStep):
         head = f"{number}. extract  {step.label}"
         readers = {

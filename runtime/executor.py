@@ -37,6 +37,7 @@ from recipec.compiler.connectors.statements import table_expression
 from recipec.compiler.plan import (
     BATCHES,
     CommitStateStep,
+    DbtStep,
     ExtractStep,
     Plan,
     StageStep,
@@ -104,6 +105,8 @@ class RunSummary:
     """Backfill windows committed (each in its own transaction)."""
     steps: list[StepTiming] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    dbt: list[dict[str, Any]] = field(default_factory=list)
+    """What dbt ran after the load: each model's and test's name, type, status, seconds."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,7 +200,10 @@ class Executor:
         try:
             with interrupts.interruptible() as interruptions:
                 try:
-                    return self._run_windows(retrying)
+                    summary = self._run_windows(retrying)
+                    if self.plan.dbt is not None:
+                        self._run_dbt(self.plan.dbt, summary)
+                    return summary
                 except BaseException as failure:
                     interrupted = interruptions.error(failure, self.committed)
                     if interrupted is None:
@@ -209,6 +215,21 @@ class Executor:
             raise
         finally:
             self.scratch.close()
+
+    def _run_dbt(self, step: DbtStep, summary: RunSummary) -> None:
+        """dbt, once the load committed and closed the destination (a DuckDB file is dbt's
+        to open then)."""
+        from recipec.runtime.dbt import run_dbt
+
+        began = time.perf_counter()
+        nodes = run_dbt(step, self.write_config, self.scratch.path)
+        seconds = round(time.perf_counter() - began, 4)
+        summary.dbt = [node.to_dict() for node in nodes]
+        summary.steps.append(StepTiming("dbt", seconds, len(nodes)))
+        summary.duration_seconds = round(summary.duration_seconds + seconds, 4)
+        self._log_event(
+            "step finished", "step_finished", step="dbt", rows=len(nodes), seconds=seconds
+        )
 
     def _run_windows(self, retrying: Any) -> RunSummary:
         if self.refuse_stale:
@@ -313,6 +334,8 @@ class Executor:
             self._open_database_source(self.plan.extract)
             self.connection.execute("BEGIN TRANSACTION")
             for step in self.plan.steps:
+                if isinstance(step, DbtStep):
+                    continue  # after the commit (see `_run_dbt`)
                 if self.nothing_to_load and not isinstance(step, CommitStateStep):
                     continue
                 began = time.perf_counter()

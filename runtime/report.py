@@ -26,6 +26,12 @@ def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
     if summary.files_loaded:
         lines.append(f"  files loaded  {len(summary.files_loaded)}")
     lines += [f"  note: {note}" for note in summary.notes]
+    if summary.dbt:
+        counts: dict[str, int] = {}
+        for node in summary.dbt:
+            kind = f"{node['resource_type']} {node['status']}"
+            counts[kind] = counts.get(kind, 0) + 1
+        lines.append("  dbt           " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     lines.append("  steps: " + ", ".join(f"{s.step} {s.seconds:.3f}s" for s in summary.steps))
     if preview and write.destination == "duckdb" and write.database not in (None, ":memory:"):
         lines.append("")

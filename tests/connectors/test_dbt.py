@@ -1,0 +1,157 @@
+"""dbt after the load: dbt-core's runner builds the project's models and runs its tests against
+the database the load wrote (DuckDB through dbt-duckdb, Postgres through dbt-postgres)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from helpers import Project
+
+PROJECT = {
+    "dbt_project.yml": """
+        name: shop
+        version: "1.0"
+        profile: shop
+        models:
+          shop:
+            +materialized: table
+        """,
+    "models/customer_counts.sql": """
+        select '{{ var("run_date") }}' as run_date, count(*) as customers
+        from {{ source('loaded', 'customers') }}
+        """,
+    "models/schema.yml": """
+        version: 2
+        sources:
+          - name: loaded
+            schema: "{{ var('loaded_schema', 'main') }}"
+            tables: [{name: customers}]
+        models:
+          - name: customer_counts
+            columns:
+              - name: customers
+                tests: [not_null]
+        """,
+}
+
+
+@pytest.fixture
+def shop(project: Project) -> Project:
+    for name, text in PROJECT.items():
+        project.write(f"dbt_project/{name}", text)
+    project.write("data/customers.csv", "id,name\n1,ada\n2,alan\n3,grace\n")
+    return project
+
+
+def _recipe(project: Project, destination: dict[str, object], **dbt: object) -> None:
+    recipe = {
+        "name": "shop_load",
+        "source": {"type": "csv", "path": "data/customers.csv"},
+        "destination": {**destination, "write_mode": "overwrite"},
+        "dbt": {"project_dir": "dbt_project", "vars": {"run_date": "{{ var('day') }}"}, **dbt},
+    }
+    project.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+
+
+DUCKDB = {"type": "duckdb", "database": "w.duckdb", "table": "main.customers"}
+
+
+def test_dbt_builds_the_models_on_what_the_load_wrote(shop: Project, cli):
+    _recipe(shop, DUCKDB)
+    compiled = cli("compile", "r.yaml", "--var", "day=2024-05-01")
+    assert compiled.code == 0, compiled.err
+    assert "dbt build --project-dir dbt_project --vars" in compiled.out
+    assert '{"run_date": "2024-05-01"}' in compiled.out
+
+    ran = cli("run", "r.yaml", "--var", "day=2024-05-01", "--format", "json")
+    assert ran.code == 0, ran.err
+    summary = json.loads(ran.out[ran.out.index("{") :])
+    nodes = {(n["resource_type"], n["name"]): n["status"] for n in summary["dbt"]}
+    assert nodes == {
+        ("model", "customer_counts"): "success",
+        ("test", "not_null_customer_counts_customers"): "pass",
+    }
+    assert [s["step"] for s in summary["steps"]][-1] == "dbt"
+    assert shop.rows("SELECT run_date, customers FROM main.customer_counts", "w.duckdb") == [
+        ("2024-05-01", 3)
+    ]
+
+
+def test_a_failing_dbt_test_fails_the_run_after_the_load_committed(shop: Project, cli):
+    shop.write(
+        "dbt_project/tests/at_most_two.sql",
+        "select * from {{ ref('customer_counts') }} where customers > 2\n",
+    )
+    _recipe(shop, DUCKDB)
+    result = cli("run", "r.yaml", "--var", "day=2024-05-01")
+    assert result.code == 3
+    assert result.err.strip().splitlines()[-1] == (
+        "error: dbt build failed after the load committed: test at_most_two fail: "
+        "Got 1 result, configured to fail if != 0"
+    )
+    assert shop.rows("SELECT count(*) FROM main.customers", "w.duckdb") == [(3,)]  # committed
+    assert shop.state("shop_load") is not None
+
+
+@pytest.mark.parametrize(
+    ("dbt", "destination", "path", "message"),
+    [
+        ({"project_dir": "no_such_project"}, DUCKDB, "dbt.project_dir", "no dbt project at"),
+        ({"profiles_dir": "dbt_project"}, DUCKDB, "dbt.profiles_dir", "no profiles.yml in"),
+        (
+            {},
+            {**DUCKDB, "database": ":memory:"},
+            "dbt",
+            "recipec writes a dbt profile for a DuckDB file or a Postgres destination",
+        ),
+    ],
+)
+def test_a_dbt_block_that_cannot_work_is_a_recipe_error_and_nothing_moves(
+    shop: Project, cli, dbt, destination, path, message
+):
+    _recipe(shop, destination, **dbt)
+    result = cli("run", "r.yaml", "--var", "day=2024-05-01")
+    assert result.code == 1
+    assert "r.yaml:" in result.err and f"{path}: {message}" in result.err
+    assert not (shop.root / "w.duckdb").exists() and shop.state("shop_load") is None
+
+
+def test_dbt_builds_on_a_postgres_destination(shop: Project, cli, postgres):
+    destination = postgres.destination(f"{postgres.namespace}.customers")
+    _recipe(shop, destination)
+    vars_ = ["--var", "day=2024-05-02"]
+    shop.write(
+        "dbt_project/models/schema.yml",
+        PROJECT["models/schema.yml"].replace("'main'", f"'{postgres.namespace}'"),
+    )
+    result = cli("run", "r.yaml", *vars_)
+    assert result.code == 0, result.err
+    assert "dbt           1 model success, 1 test pass" in result.out
+    rows = postgres.rows(f"SELECT run_date, customers FROM {postgres.namespace}.customer_counts")
+    assert rows == [("2024-05-02", 3)]
+
+
+def test_the_profile_recipec_writes_is_where_the_load_wrote(shop: Project, cli):
+    _recipe(shop, DUCKDB)
+    plan = cli("compile", "r.yaml", "--var", "day=x", "--format", "json").json()
+    dbt = next(step for step in plan["steps"] if step["kind"] == "dbt")
+    assert dbt["profile"] == {"type": "duckdb", "path": "w.duckdb"}
+    assert dbt["project_dir"] == "dbt_project"
+    assert dbt["vars"] == {"run_date": "x"}
+
+
+def test_diff_rates_dbt_changes_safe(shop: Project, cli):
+    _recipe(shop, DUCKDB)
+    recipe = yaml.safe_load((shop.root / "r.yaml").read_text())
+    without = {k: v for k, v in recipe.items() if k != "dbt"}
+    shop.write("old.yaml", yaml.safe_dump(without, sort_keys=False))
+    recipe["dbt"]["select"] = ["customer_counts+"]
+    shop.write("new.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    added = cli("diff", "old.yaml", "r.yaml", "--var", "day=x", "--format", "json").json()
+    assert [(c["path"], c["kind"], c["risk"]) for c in added] == [("dbt", "added", "safe")]
+    selected = cli("diff", "r.yaml", "new.yaml", "--var", "day=x", "--format", "json").json()
+    assert [(c["path"], c["risk"], c["after"]) for c in selected] == [
+        ("dbt.select", "safe", ["customer_counts+"])
+    ]
