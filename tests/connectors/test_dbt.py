@@ -155,3 +155,25 @@ def test_diff_rates_dbt_changes_safe(shop: Project, cli):
     assert [(c["path"], c["risk"], c["after"]) for c in selected] == [
         ("dbt.select", "safe", ["customer_counts+"])
     ]
+
+
+def test_the_example_loads_then_builds_its_models_and_passes_its_tests(tmp_path, monkeypatch, cli):
+    import shutil
+
+    from helpers import REPO
+
+    shutil.copytree(REPO / "recipes", tmp_path / "recipes")
+    monkeypatch.chdir(tmp_path)
+    result = cli(
+        "run", "recipes/customers_with_dbt.yaml", "--var", "db_path=c.duckdb", "--format", "json"
+    )
+    assert result.code == 0, result.err
+    summary = json.loads(result.out[result.out.index("{") :])
+    assert summary["rows_written"] == 7
+    statuses = sorted((n["resource_type"], n["status"]) for n in summary["dbt"])
+    assert statuses == [("model", "success")] + [("test", "pass")] * 4
+    project = Project(tmp_path)
+    assert project.rows(
+        "SELECT active, customers, large_balances FROM main.customer_balances ORDER BY active",
+        "c.duckdb",
+    ) == [(False, 2, 1), (True, 5, 3)]
