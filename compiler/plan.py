@@ -222,6 +222,8 @@ class CommitStateStep(PlanModel):
     keys_commit_sql: list[str] = []
     """Replace the stored hashes with `_recipec_new_keys`, in the data's transaction (a server
     destination takes them by COPY)."""
+    history_sql: str | None = None
+    """The recipe's committed loads, newest first (`$recipe_name`, `$limit`): `recipec runs`."""
 
 
 class DbtStep(PlanModel):

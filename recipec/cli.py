@@ -573,6 +573,39 @@ def show_state(recipe_name: str, state_dir: str, debug: bool, log_format: str) -
     click.echo(state.to_json(), nl=False)
 
 
+@cli.command()
+@click.argument("recipe")
+@_var_option
+@click.option("--limit", default=20, show_default=True, help="How many of the newest loads.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@_common
+def runs(
+    recipe: str, vars_: tuple[str, ...], limit: int, output: str, debug: bool, log_format: str
+) -> None:
+    """List RECIPE's committed loads, newest first, as its destination recorded them."""
+    _configure_logging(debug, log_format)
+    from recipec.api import compile_recipe, from_yaml
+    from recipec.runtime.history import load_history
+
+    values = _parse_vars(vars_)
+    plan = compile_recipe(from_yaml(recipe, values), lineage=False)
+    loads = load_history(plan, limit, values)
+    if output == "json":
+        click.echo(json.dumps(loads, indent=2, default=str))
+        return
+    if not loads:
+        click.echo(f"no committed loads of {plan.name} in {plan.write.table} yet")
+        return
+    header = f"{'committed at':<26}  {'run id':<32}  {'rows':>10}  {'mode':<9}  watermark"
+    click.echo(header)
+    for load in loads:
+        committed = str(load["committed_at"])[:26]
+        click.echo(
+            f"{committed:<26}  {load['run_id']:<32}  {load['rows_written']:>10,}  "
+            f"{load['write_mode']:<9}  {load['watermark'] or ''}"
+        )
+
+
 @cli.command(name="list-connectors")
 @_common
 def list_connectors(debug: bool, log_format: str) -> None:

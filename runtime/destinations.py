@@ -315,6 +315,27 @@ def postgres_column(name: str, duckdb_type: str) -> tuple[exp.ColumnDef, exp.Exp
     return exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=target), export
 
 
+def postgres_connect(config: dict[str, Any]) -> Any:
+    """A psycopg2 connection to a Postgres destination (its secrets resolved)."""
+    psycopg2 = require("psycopg2", extra="postgres", feature="the postgres destination")
+    where = f"{config['database']} on {config['host']}:{config.get('port') or 5432}"
+    try:
+        return psycopg2.connect(
+            host=config["host"],
+            port=config.get("port") or 5432,
+            dbname=config["database"],
+            user=config.get("user"),
+            password=config.get("password") or None,
+            connect_timeout=10,
+            application_name="recipec",
+        )
+    except psycopg2.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise transient.connector_error(
+            f"cannot connect to postgres {where}: {message}", exc, database=where
+        ) from None
+
+
 class PostgresSession:
     """Rows go to a temporary table by COPY, then one set-based statement writes them; the state
     row commits in the same Postgres transaction."""
@@ -333,20 +354,8 @@ class PostgresSession:
         self.scratch = scratch
         self.progress = progress
         self.where = f"{config['database']} on {config['host']}:{config.get('port') or 5432}"
-        psycopg2 = require("psycopg2", extra="postgres", feature="the postgres destination")
-        self.errors = psycopg2
-        try:
-            self.server = psycopg2.connect(
-                host=config["host"],
-                port=config.get("port") or 5432,
-                dbname=config["database"],
-                user=config.get("user"),
-                password=config.get("password") or None,
-                connect_timeout=10,
-                application_name="recipec",
-            )
-        except psycopg2.Error as exc:
-            raise self._error(exc, "cannot connect to") from None
+        self.errors = require("psycopg2", extra="postgres", feature="the postgres destination")
+        self.server = postgres_connect(config)
 
     def _error(self, exc: BaseException, doing: str) -> ConnectorError:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -327,6 +327,27 @@ def state_commit(schema: str) -> list[exp.Expression]:
     return [forget, insert, record]
 
 
+HISTORY_COLUMNS = (
+    "run_id",
+    "table_name",
+    "write_mode",
+    "rows_written",
+    "watermark",
+    "committed_at",
+)
+
+
+def load_history(schema: str) -> exp.Select:
+    """The recipe's committed loads, newest first (`$recipe_name`, `$limit`)."""
+    return (
+        exp.select(*(exp.column(c, quoted=True) for c in HISTORY_COLUMNS))
+        .from_(state_table(schema, LOADS_TABLE))
+        .where(exp.column("recipe_name", quoted=True).eq(exp.Placeholder(this="recipe_name")))
+        .order_by(exp.column("committed_at", quoted=True).desc())
+        .limit(exp.Placeholder(this="limit"))
+    )
+
+
 def state_read(schema: str) -> exp.Select:
     return (
         exp.select("state", "plan_fingerprint", "recipec_version")

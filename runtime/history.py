@@ -1,0 +1,61 @@
+"""`recipec runs`: a recipe's committed loads, as its destination recorded them (in
+`<state_schema>._recipec_loads`, written in each load's own transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recipec import duckdb_connection
+from recipec.compiler.connectors.statements import HISTORY_COLUMNS
+from recipec.compiler.plan import Plan
+from recipec.errors import UsageError
+from recipec.runtime.secrets import resolve_secrets
+
+
+def load_history(plan: Plan, limit: int, vars: dict[str, Any]) -> list[dict[str, Any]]:
+    """The newest `limit` committed loads of the plan's recipe; none before the first."""
+    step, write = plan.commit, plan.write
+    if step.history_sql is None:
+        raise UsageError(
+            f"destination {write.destination} keeps no load history: the recipe's state lives "
+            "in the local state folder (see `recipec show-state`)"
+        )
+    values = {"recipe_name": plan.name, "limit": limit}
+    if write.destination == "duckdb":
+        rows = _duckdb_rows(write.database or ":memory:", step.history_sql, values)
+    else:
+        _, config = resolve_secrets(plan, vars)
+        rows = _postgres_rows(config, step.history_sql, values)
+    return [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in rows]
+
+
+def _duckdb_rows(database: str, statement: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    import os
+
+    import duckdb
+
+    if database == ":memory:" or not os.path.exists(database):
+        return []
+    with duckdb_connection.connect(database, read_only=True) as connection:
+        try:
+            return connection.execute(statement, values).fetchall()
+        except duckdb.CatalogException:  # never loaded: no state tables yet
+            return []
+
+
+def _postgres_rows(
+    config: dict[str, Any], statement: str, values: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    import psycopg2.errors
+
+    from recipec.runtime.destinations import postgres_connect
+
+    connection = postgres_connect(config)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
+            return list(cursor.fetchall())
+    except psycopg2.errors.UndefinedTable:  # never loaded: no state tables yet
+        return []
+    finally:
+        connection.close()

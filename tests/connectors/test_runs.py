@@ -1,0 +1,76 @@
+"""`recipec runs`: a recipe's committed loads, newest first, as its destination recorded them."""
+
+from __future__ import annotations
+
+import yaml
+from helpers import Project
+
+RECIPE = {
+    "name": "counted",
+    "source": {
+        "type": "csv",
+        "path": "in.csv",
+        "incremental": {"strategy": "cursor", "cursor_column": "id"},
+    },
+    "destination": {"type": "duckdb", "database": "out.duckdb", "table": "main.t"},
+}
+
+
+def _write(project: Project, **destination: object) -> None:
+    recipe = {**RECIPE, "destination": {**RECIPE["destination"], **destination}}
+    project.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+
+
+def test_runs_lists_the_committed_loads_newest_first(project: Project, cli):
+    project.write("in.csv", "id\n1\n2\n")
+    _write(project)
+    assert cli("runs", "r.yaml").out == "no committed loads of counted in main.t yet\n"
+    first = cli("run", "r.yaml", "--format", "json").json()
+    project.write("in.csv", "id\n1\n2\n3\n")
+    second = cli("run", "r.yaml", "--format", "json").json()
+
+    loads = cli("runs", "r.yaml", "--format", "json").json()
+    assert [(load["run_id"], load["rows_written"], load["watermark"]) for load in loads] == [
+        (second["run_id"], 1, "3"),
+        (first["run_id"], 2, "2"),
+    ]
+    assert [
+        load["run_id"] for load in cli("runs", "r.yaml", "--limit", "1", "--format", "json").json()
+    ] == [second["run_id"]]
+    text = cli("runs", "r.yaml").out.splitlines()
+    assert text[0].split() == ["committed", "at", "run", "id", "rows", "mode", "watermark"]
+    assert second["run_id"] in text[1] and text[1].split()[-1] == "3"
+
+
+def test_runs_reads_a_postgres_destination(project: Project, cli, postgres):
+    project.write("in.csv", "id\n1\n2\n")
+    _write(
+        project, **postgres.destination(f"{postgres.namespace}.t"), state_schema=postgres.namespace
+    )
+    assert cli("runs", "r.yaml", "--format", "json").json() == []
+    ran = cli("run", "r.yaml", "--format", "json").json()
+    (load,) = cli("runs", "r.yaml", "--format", "json").json()
+    assert load["run_id"] == ran["run_id"] and load["rows_written"] == 2
+
+
+def test_a_destination_without_history_says_so(project: Project, cli):
+    project.write("in.csv", "id\n1\n")
+    project.write(
+        "sink.py",
+        """
+        from recipec import register_destination
+
+        @register_destination("null_sink")
+        class NullSink:
+            def __init__(self, config):
+                pass
+
+            def write(self, reader, context):
+                return sum(batch.num_rows for batch in reader)
+        """,
+    )
+    recipe = {**RECIPE, "plugins": ["sink"], "destination": {"type": "null_sink", "table": "t"}}
+    project.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    result = cli("runs", "r.yaml")
+    assert result.code == 2
+    assert "keeps no load history" in result.err and "show-state" in result.err
