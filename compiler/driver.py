@@ -28,7 +28,7 @@ from recipec.compiler.lowering import lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
-from recipec.compiler.resources import Resource, ResourceGraph, resource_graph
+from recipec.compiler.resources import Resource, ResourceGraph, dbt_steps, resource_graph
 from recipec.compiler.secrets import recipe_secrets
 from recipec.compiler.templates import (
     SecretReference,
@@ -131,8 +131,12 @@ def load_pipeline(
             enabled = True  # its load is checked all the same
         if not enabled:
             continue
+        load, step_problems = dbt_steps(resource.tree)
+        if step_problems:
+            problems += [_within(resource.name, p) if listed else p for p in step_problems]
+            continue
         try:
-            rendered = render_tree(resource.tree, vars=values, resolve_secrets=resolve_secrets)
+            rendered = render_tree(load, vars=values, resolve_secrets=resolve_secrets)
             validated = validate(rendered, resolved.root_path.parent)
         except RecipeError as exc:
             if not listed:

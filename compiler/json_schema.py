@@ -85,6 +85,7 @@ def recipe_json_schema() -> dict[str, Any]:
     for kind in _BLOCKS:
         defs[kind] = _union(kind, registrations[kind], branch_names[kind])
     defs[_STEP_DEF] = _union("transform", registrations["transform"], branch_names["transform"])
+    _add_dbt_step(defs)
 
     recipe_def = model_defs[RecipeModel]
     recipe = defs[recipe_def]
@@ -244,6 +245,26 @@ def _union(
     if branches:  # `oneOf` may not be empty
         union["oneOf"] = [{"$ref": f"#/$defs/{name}"} for name in branches]
     return union
+
+
+def _add_dbt_step(defs: dict[str, Any]) -> None:
+    """`- type: dbt` as the last step: the `dbt:` block's keys, `models` for its `select`."""
+    settings = defs[models.DbtSettings.__name__]
+    properties = {k: v for k, v in settings.get("properties", {}).items() if k != "select"}
+    defs["transform.dbt"] = {
+        "type": "object",
+        "description": "dbt models built after the load commits (the last step).",
+        "additionalProperties": False,
+        "required": ["type", "project_dir"],
+        "properties": {
+            "type": {"const": "dbt"},
+            "models": {"type": "array", "items": {"type": "string"}},
+            **properties,
+        },
+    }
+    step = defs[_STEP_DEF]
+    step["properties"]["type"]["enum"].append("dbt")
+    step.setdefault("oneOf", []).append({"$ref": "#/$defs/transform.dbt"})
 
 
 def _patch_recipe(recipe: dict[str, Any], defs: dict[str, Any]) -> None:

@@ -121,6 +121,62 @@ def resource_graph(
     return ResourceGraph(tuple(resources), levels), problems
 
 
+def dbt_steps(load: Node) -> tuple[Node, list[Problem]]:
+    """A load whose last transform step is `- type: dbt` (with `project_dir` and `models:`, the
+    models to build after the load commits), as the same load with a `dbt:` block."""
+    transform = load.get("transform")
+    steps = transform.get("steps") if transform is not None else None
+    if steps is None or not steps.is_sequence:
+        return load, []
+    found = [i for i, step in enumerate(steps.value) if _is_dbt_step(step)]
+    if not found:
+        return load, []
+    problems = []
+    last = len(steps.value) - 1
+    for index in found:
+        path = f"transform.steps[{index}]"
+        step = steps.value[index]
+        if index != last or len(found) > 1:
+            problems.append(
+                Problem(
+                    "a dbt step runs after the load commits: write one, as the last step",
+                    path,
+                    location=step.location,
+                )
+            )
+        elif load.get("dbt") is not None:
+            problems.append(
+                Problem(
+                    "both a dbt step and a dbt: block: keep one",
+                    path,
+                    location=step.location,
+                )
+            )
+    if problems:
+        return load, problems
+    step = steps.value[last]
+    settings = {
+        ("select" if key == "models" else key): value
+        for key, value in step.value.items()
+        if key != "type"
+    }
+    kept = steps.with_value(steps.value[:last])
+    assert transform is not None
+    load = load.with_value(
+        {
+            **load.value,
+            "transform": transform.with_value({**transform.value, "steps": kept}),
+            "dbt": step.with_value(settings),
+        }
+    )
+    return load, []
+
+
+def _is_dbt_step(step: Node) -> bool:
+    kind = step.get("type") if step.is_mapping else None
+    return kind is not None and kind.value == "dbt"
+
+
 def _one(tree: Node) -> ResourceGraph:
     name = tree.get("name")
     resource = Resource(

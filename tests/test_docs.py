@@ -425,8 +425,13 @@ def workdir(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     environ, path, modules = dict(os.environ), list(sys.path), set(sys.modules)
     ensure_builtins()  # registered once per process: keep them
     registered = {kind: dict(entries) for kind, entries in REGISTRY._entries.items()}
+    hidden_modules = {}
     for kind, entries in registered.items():  # a doc shows the built-ins: hide test plug-ins
         REGISTRY._entries[kind] = {name: r for name, r in entries.items() if r.builtin}
+        for registration in entries.values():  # and let a doc's plug-in import register again
+            module = getattr(registration.factory, "__module__", "")
+            if not registration.builtin and module in sys.modules:
+                hidden_modules[module] = sys.modules.pop(module)
     yield root
     # Undo what the block's commands changed in this process: exported variables, plug-ins
     # imported from the working directory and what they registered.
@@ -438,6 +443,7 @@ def workdir(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             del sys.modules[name]
     for kind, entries in registered.items():
         REGISTRY._entries[kind] = entries
+    sys.modules.update(hidden_modules)
 
 
 @pytest.fixture

@@ -177,3 +177,61 @@ def test_the_example_loads_then_builds_its_models_and_passes_its_tests(tmp_path,
         "SELECT active, customers, large_balances FROM main.customer_balances ORDER BY active",
         "c.duckdb",
     ) == [(False, 2, 1), (True, 5, 3)]
+
+
+def test_a_dbt_step_builds_its_models_after_the_load(shop: Project, cli):
+    recipe = {
+        "name": "shop_load",
+        "source": {"type": "csv", "path": "data/customers.csv"},
+        "transform": {
+            "steps": [
+                {"type": "add_column", "name": "loaded", "value": "yes"},
+                {
+                    "type": "dbt",
+                    "project_dir": "dbt_project",
+                    "models": ["customer_counts"],
+                    "vars": {"run_date": "2024-06-01"},
+                },
+            ]
+        },
+        "destination": {**DUCKDB, "write_mode": "overwrite"},
+    }
+    shop.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    plan = cli("compile", "r.yaml", "--format", "json").json()
+    (dbt,) = [step for step in plan["steps"] if step["kind"] == "dbt"]
+    assert dbt["select"] == ["customer_counts"] and dbt["command"] == "build"
+    assert [s["type"] for s in plan["steps"] if s["kind"] == "transform"] == ["add_column"]
+    ran = cli("run", "r.yaml", "--format", "json")
+    assert ran.code == 0, ran.err
+    assert shop.rows("SELECT run_date FROM main.customer_counts", "w.duckdb") == [("2024-06-01",)]
+
+    recipe["transform"]["steps"].reverse()  # the dbt step first
+    shop.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    first = cli("validate", "r.yaml")
+    assert first.code == 1
+    assert "transform.steps[0]: a dbt step runs after the load commits" in first.err
+    recipe["transform"]["steps"].reverse()
+    recipe["dbt"] = {"project_dir": "dbt_project"}
+    shop.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    both = cli("validate", "r.yaml")
+    assert both.code == 1 and "both a dbt step and a dbt: block" in both.err
+
+
+def test_the_json_schema_knows_the_dbt_step_and_block():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from recipec.compiler.json_schema import schema_json
+
+    validator = Draft202012Validator(json.loads(schema_json()))
+    recipe = {
+        "name": "r",
+        "source": {"type": "csv", "path": "x.csv"},
+        "transform": {"steps": [{"type": "dbt", "project_dir": "p", "models": ["m+"]}]},
+        "destination": {"type": "duckdb", "database": "w.duckdb", "table": "t"},
+        "dbt": {"project_dir": "p", "select": ["m"], "command": "run"},
+    }
+    assert list(validator.iter_errors(recipe)) == []
+    recipe["dbt"]["command"] = "seed"
+    assert list(validator.iter_errors(recipe))
