@@ -22,7 +22,8 @@ from recipec.compiler.connectors.base import SqlSource
 from recipec.compiler.models import holds_secret
 from recipec.compiler.templates import SECRET_PLACEHOLDER, RenderedTree, SecretReference
 from recipec.compiler.validate import ValidatedRecipe
-from recipec.compiler.yaml_loader import KeyPath, find, format_path
+from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path
+from recipec.errors import RecipeError
 
 CREDENTIAL_KEY = re.compile(
     r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
@@ -43,7 +44,7 @@ def recipe_secrets(
         if dotted in secrets or node is None or not isinstance(node.value, str) or not node.value:
             continue
         secrets[dotted] = rendered.references.get(dotted) or SecretReference(
-            None, file=_portable(node.location.file), key=path
+            None, file=_portable(node.location.file), key=_key_in_file(node, path)
         )
     for dotted in secrets:
         node = find(rendered.tree, _key_path(dotted))
@@ -87,6 +88,20 @@ def _key_path(dotted: str) -> KeyPath:
     from recipec.compiler.inheritance import parse_dot_path
 
     return parse_dot_path(dotted)
+
+
+def _key_in_file(node: Node, path: KeyPath) -> KeyPath:
+    """Where the file that wrote `node` holds it: its key path there may differ from the one
+    in the resolved recipe (a resource's `defaults:`)."""
+    from recipec.compiler.yaml_loader import load_yaml_file, walk
+
+    written = node.location
+    try:
+        tree = load_yaml_file(Path(written.file))
+    except RecipeError:
+        return path
+    found = (p for p, n in walk(tree) if n.location == written and n.value == node.value)
+    return next(found, path)
 
 
 def _portable(file: str) -> str:

@@ -375,3 +375,26 @@ def test_a_config_model_shows_its_secret_fields_as_stars(project: Project):
     shown = repr(validated.source) + repr(validated.steps) + str(validated.source)
     assert "pw-in-a-repr" not in shown and "salt-in-a-repr" not in shown
     assert validated.source.password == "pw-in-a-repr"  # still the value to every use
+
+
+def test_a_literal_secret_in_a_base_file_is_read_again_from_that_file(
+    project: Project, cli, postgres
+):
+    destination = postgres.destination(f"{postgres.namespace}.t", password="literal-in-base")
+    project.write("bases/pg.yaml", yaml.safe_dump({"destination": destination}))
+    project.write("data/in.csv", "id\n1\n")
+    project.write(
+        "r.yaml",
+        """
+        name: based
+        extends: bases/pg.yaml
+        source: {type: csv, path: data/in.csv}
+        """,
+    )
+    assert cli("compile", "r.yaml", "-o", "plan.json").code == 0
+    plan = json.loads((project.root / "plan.json").read_text())
+    assert plan["secrets"]["destination.password"]["file"] == "bases/pg.yaml"
+    assert "literal-in-base" not in json.dumps(plan)
+    ran = cli("run", "--plan", "plan.json")
+    assert ran.code == 0, ran.err
+    assert postgres.rows(f"SELECT count(*) FROM {postgres.namespace}.t") == [(1,)]
