@@ -15,6 +15,8 @@ from recipec.registry import require
 
 PROFILE_TARGET = "recipec"
 """The target of the profile recipec writes."""
+PASSWORD_VARIABLE = "RECIPEC_DBT_PASSWORD"
+"""Where the profile recipec writes reads the destination's password, while dbt runs."""
 
 
 class DbtError(DataLoaderError):
@@ -53,12 +55,15 @@ def run_dbt(step: DbtStep, destination: dict[str, Any], folder: Path) -> list[Db
 
     args = step.arguments
     if step.profile is not None:
-        args += ["--profiles-dir", str(_write_profile(step, destination, folder))]
+        args += ["--profiles-dir", str(_write_profile(step, folder))]
         args += ["--target", PROFILE_TARGET]
     args += ["--no-use-colors", "--no-send-anonymous-usage-stats", "--quiet"]
+    password = destination.get("password") or ""
+    os.environ[PASSWORD_VARIABLE] = password  # the profile reads it: no file holds it
     try:
         outcome = dbtRunner().invoke(args)
     finally:
+        os.environ.pop(PASSWORD_VARIABLE, None)
         _release_duckdb()
     nodes = [_node(result) for result in getattr(outcome.result, "results", None) or []]
     failed = [node for node in nodes if node.failed]
@@ -83,7 +88,7 @@ def _release_duckdb() -> None:
         manager._ENV = None
 
 
-def _write_profile(step: DbtStep, destination: dict[str, Any], folder: Path) -> Path:
+def _write_profile(step: DbtStep, folder: Path) -> Path:
     """profiles.yml with the project's profile reaching the destination."""
     import yaml
 
@@ -92,8 +97,8 @@ def _write_profile(step: DbtStep, destination: dict[str, Any], folder: Path) -> 
     output = dict(step.profile, threads=1)
     if output["type"] == "duckdb":
         output["path"] = os.path.abspath(output["path"])
-    if "password" in output:
-        output["password"] = destination.get("password") or ""  # the plan holds `***`
+    if "password" in output:  # the plan holds `***`; dbt reads the resolved one at run time
+        output["password"] = "{{ env_var('" + PASSWORD_VARIABLE + "') }}"
     name = str(project.get("profile", "default"))
     profile = {name: {"target": PROFILE_TARGET, "outputs": {PROFILE_TARGET: output}}}
     directory = folder / "dbt_profile"
