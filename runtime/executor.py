@@ -288,8 +288,7 @@ class Executor:
             table=self.plan.write.table,
             full_refresh=self.full_refresh,
         )
-        started = {"event": "run_started", "run_id": self.summary.run_id, "recipe": self.plan.name}
-        log.info("run started", extra={"fields": started})
+        self._log_event("run started", "run_started")
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
         self.streamed_query: binding.StreamedQuery | None = None
@@ -366,20 +365,20 @@ class Executor:
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
         return self.summary
 
+    def _event(self, event: str, **fields: Any) -> dict[str, Any]:
+        """A structured event's fields (a JSON line with --log-format json): the run's id too."""
+        return {"event": event, "run_id": self.summary.run_id, "recipe": self.plan.name, **fields}
+
     def _log_event(self, message: str, event: str, **fields: Any) -> None:
-        """One structured event (a JSON line with --log-format json), with the run's id."""
-        fields = {"event": event, "run_id": self.summary.run_id, "recipe": self.plan.name, **fields}
-        log.info(message, extra={"fields": fields})
+        log.info(message, extra={"fields": self._event(event, **fields)})
 
     def _log_retry(self, state: Any) -> None:
         error = redaction.redact(str(state.outcome.exception() if state.outcome else ""))
-        fields = {"event": "retry", "run_id": self.summary.run_id, "recipe": self.plan.name}
-        fields["attempt"] = state.attempt_number
         log.warning(
             "retrying after a transient failure (attempt %d): %s",
             state.attempt_number,
             error,
-            extra={"fields": fields},
+            extra={"fields": self._event("retry", attempt=state.attempt_number)},
         )
 
     def _cast_failure(self, exc: duckdb.ConversionException) -> TransformError:
