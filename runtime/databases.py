@@ -27,7 +27,7 @@ from sqlglot import exp
 from recipec.compiler.plan import ATTACHED, ExtractStep
 from recipec.errors import ConnectorError
 from recipec.registry import require
-from recipec.runtime import source_types, transient
+from recipec.runtime import engine, source_types, transient
 
 DRIVERS = {
     "postgres": ("postgresql+psycopg2", "psycopg2", "postgres"),
@@ -255,7 +255,7 @@ _PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECAS
 def connector_error(exc: BaseException, step: ExtractStep) -> ConnectorError:
     """The driver's or scanner's first line, naming what was read (passwords masked: some
     drivers echo the whole connection string)."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = engine.first_line(exc)
     message = _PASSWORD.sub(r"\1***", message)
     return transient.connector_error(
         f"cannot read {describe(step)}: {message}", exc, source=step.source

@@ -330,7 +330,7 @@ def postgres_connect(config: dict[str, Any]) -> Any:
             application_name="recipec",
         )
     except psycopg2.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = engine.first_line(exc)
         raise transient.connector_error(
             f"cannot connect to postgres {where}: {message}", exc, database=where
         ) from None
@@ -358,7 +358,7 @@ class PostgresSession:
         self.server = postgres_connect(config)
 
     def _error(self, exc: BaseException, doing: str) -> ConnectorError:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = engine.first_line(exc)
         return transient.connector_error(
             f"{doing} postgres {self.where}: {message}", exc, database=self.where
         )
