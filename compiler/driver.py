@@ -120,7 +120,7 @@ def load_pipeline(
     values = dict(vars or {})
     resolved = resolve_recipe(path)
     files = list(resolved.files)
-    graph, problems = resource_graph(resolved.tree, resolved.root_path, files)
+    graph, problems = resource_graph(resolved.tree, files)
     listed = resolved.tree.get("resources") is not None  # else: the recipe is its one load
     recipes: dict[str, Recipe] = {}
     for index, resource in enumerate(graph.resources):

@@ -73,12 +73,10 @@ class ResourceGraph:
         return ResourceGraph(tuple(resources), _levels(resources) if resources else ())
 
 
-def resource_graph(
-    tree: Node, root: Path, files: list[RecipeFile]
-) -> tuple[ResourceGraph, list[Problem]]:
-    """The resources of the resolved recipe `tree` (written in `root`), and the graph's problems
-    (its levels are empty when there are any); the files a resource's own `extends:` reads are
-    appended to `files`. Raises `RecipeError` when there is no list of resources to read."""
+def resource_graph(tree: Node, files: list[RecipeFile]) -> tuple[ResourceGraph, list[Problem]]:
+    """The resources of the resolved recipe `tree`, and the graph's problems (its levels are
+    empty when there are any); the files a resource's own `extends:` reads are appended to
+    `files`. Raises `RecipeError` when there is no list of resources to read."""
     resources_node = tree.get("resources")
     if resources_node is None:
         return _one(tree), []
@@ -113,7 +111,7 @@ def resource_graph(
     base = merge(shared, defaults) if defaults is not None else shared
     resources: list[Resource] = []
     for index, item in enumerate(resources_node.value):
-        resource = _resource(item, index, base, root, files, problems)
+        resource = _resource(item, index, base, files, problems)
         if resource is not None:
             resources.append(resource)
     problems += _graph_problems(resources, resources_node)
@@ -189,7 +187,6 @@ def _resource(
     item: Node,
     index: int,
     base: Node,
-    root: Path,
     files: list[RecipeFile],
     problems: list[Problem],
 ) -> Resource | None:
