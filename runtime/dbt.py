@@ -75,6 +75,39 @@ def run_dbt(step: DbtStep, destination: dict[str, Any], folder: Path) -> list[Db
     return nodes
 
 
+def check_connection(step: DbtStep) -> None:
+    """Before anything is loaded: the project's own profile reaches its database (`dbt debug
+    --connection`), so a profile that cannot connect fails the run with nothing written. (The
+    profile recipec writes reaches the destination the load itself opens.)"""
+    if step.profile is not None:
+        return
+    require("dbt.cli.main", extra="dbt", feature="dbt after the load")
+    from dbt.cli.main import dbtRunner
+
+    args = ["debug", "--connection", "--project-dir", step.project_dir]
+    if step.profiles_dir:
+        args += ["--profiles-dir", step.profiles_dir]
+    if step.target:
+        args += ["--target", step.target]
+    said: list[str] = []
+    runner = dbtRunner(callbacks=[lambda event: said.append(_debug_result(event))])
+    outcome = runner.invoke([*args, "--no-send-anonymous-usage-stats", "--quiet"])
+    _release_duckdb()
+    if not outcome.success:
+        where = f"{step.profiles_dir}/profiles.yml" if step.profiles_dir else "the profile"
+        where += f", target {step.target}" if step.target else ""
+        why = next((text for text in said if text), "`dbt debug` in the project tells why")
+        raise DbtError(f"dbt cannot connect with {where}, so nothing was loaded: {why}")
+
+
+def _debug_result(event: Any) -> str:
+    """The database's error in a `dbt debug` result event ("" for any other event)."""
+    message = str(event.info.msg) if event.info.name == "DebugCmdResult" else ""
+    _, found, error = message.partition("returned the following error:")
+    lines = [line.strip().lstrip(">").strip() for line in error.splitlines()] if found else []
+    return " ".join(line for line in lines if line)
+
+
 def _release_duckdb() -> None:
     """dbt-duckdb keeps its database open for the life of the process: close it, so that the
     next load (or a reader) in this process can open the file again."""

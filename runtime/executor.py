@@ -200,6 +200,10 @@ class Executor:
         try:
             with interrupts.interruptible() as interruptions:
                 try:
+                    if self.plan.dbt is not None:  # a profile that cannot connect: load nothing
+                        from recipec.runtime.dbt import check_connection
+
+                        check_connection(self.plan.dbt)
                     summary = self._run_windows(retrying)
                     if self.plan.dbt is not None:
                         self._run_dbt(self.plan.dbt, summary)

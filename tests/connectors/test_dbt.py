@@ -235,3 +235,25 @@ def test_the_json_schema_knows_the_dbt_step_and_block():
     assert list(validator.iter_errors(recipe)) == []
     recipe["dbt"]["command"] = "seed"
     assert list(validator.iter_errors(recipe))
+
+
+def test_a_profile_that_cannot_connect_fails_before_anything_is_loaded(shop: Project, cli):
+    shop.write(
+        "profiles/profiles.yml",
+        """
+        shop:
+          target: dev
+          outputs:
+            dev: {type: postgres, host: 127.0.0.1, port: 1, user: postgres, password: "",
+                  dbname: test, schema: public, threads: 1}
+        """,
+    )
+    _recipe(shop, DUCKDB, profiles_dir="profiles", target="dev")
+    result = cli("run", "r.yaml", "--var", "day=x")
+    assert result.code == 3
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith(
+        "error: dbt cannot connect with profiles/profiles.yml, target dev, so nothing was loaded:"
+    )
+    assert 'connection to server at "127.0.0.1", port 1 failed' in last
+    assert not (shop.root / "w.duckdb").exists() and shop.state("shop_load") is None
