@@ -257,3 +257,21 @@ def test_a_profile_that_cannot_connect_fails_before_anything_is_loaded(shop: Pro
     )
     assert 'connection to server at "127.0.0.1", port 1 failed' in last
     assert not (shop.root / "w.duckdb").exists() and shop.state("shop_load") is None
+
+
+def test_the_dbt_profile_in_the_plan_holds_no_password(shop: Project, cli, monkeypatch):
+    monkeypatch.setenv("RECIPEC_TEST_PG_PASSWORD", "pg-secret-for-dbt")
+    destination = {
+        "type": "postgres",
+        "host": "127.0.0.1",
+        "database": "test",
+        "user": "postgres",
+        "password": "{{ env_var('RECIPEC_TEST_PG_PASSWORD') }}",
+        "table": "public.customers",
+    }
+    _recipe(shop, destination)
+    compiled = cli("compile", "r.yaml", "--var", "day=x", "--format", "json")
+    assert compiled.code == 0, compiled.err
+    assert "pg-secret-for-dbt" not in compiled.out
+    (dbt,) = [step for step in compiled.json()["steps"] if step["kind"] == "dbt"]
+    assert dbt["profile"]["password"] == "***" and dbt["profile"]["schema"] == "public"

@@ -175,6 +175,7 @@ def _outputs(project: Project, cli, var_args: list[str]) -> list[tuple[str, Resu
         ("run debug", cli("run", "r.yaml", "--debug", "--full-refresh", *var_args)),
         ("run --plan", cli("run", "--plan", "plan.json", *var_args)),
         ("show-state", cli("show-state", "r.yaml")),
+        ("runs", cli("runs", "r.yaml", "--format", "json", *var_args)),
     ]
     return results
 
