@@ -10,7 +10,6 @@ a template that calls `secret()`, or reads the environment under a secret-lookin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,18 @@ from pydantic import BaseModel
 from recipec import redaction
 from recipec.compiler.connectors.base import SqlSource
 from recipec.compiler.models import holds_secret
-from recipec.compiler.templates import SECRET_PLACEHOLDER, RenderedTree, SecretReference
+from recipec.compiler.templates import (
+    CREDENTIAL_WORDS,
+    SECRET_PLACEHOLDER,
+    RenderedTree,
+    SecretReference,
+    key_pattern,
+)
 from recipec.compiler.validate import ValidatedRecipe
 from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path
 from recipec.errors import RecipeError
 
-CREDENTIAL_KEY = re.compile(
-    r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
-    r"|auth|authorization|dsn|connection[_-]?string)($|[_-])"
-)
+CREDENTIAL_KEY = key_pattern(CREDENTIAL_WORDS)
 """Keys of a block handed to Python whose values are secrets however they are written. (Unlike
 `SECRET_KEY`, not `url`: a plain URL is worth showing; one read from the environment is not.)"""
 

@@ -20,11 +20,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from recipec.compiler.yaml_loader import KeyPath, Node, format_path
 from recipec.errors import Problem, RecipeError
 
-SECRET_KEY = re.compile(
-    r"(?i)(^|[_-])(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
-    r"|auth|authorization|url|uri|dsn|connection[_-]?string)"
-    r"($|[_-])"
+CREDENTIAL_WORDS = (
+    r"password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?"
+    r"|auth|authorization|dsn|connection[_-]?string"
 )
+"""Words naming a credential, as the whole key or a part of it between `_` or `-`."""
+
+
+def key_pattern(words: str) -> re.Pattern[str]:
+    """Key names holding one of `words` (`db_password`, `api-key`; not `author`)."""
+    return re.compile(rf"(?i)(^|[_-])({words})($|[_-])")
+
+
+SECRET_KEY = key_pattern(CREDENTIAL_WORDS + "|url|uri")
 """Key names whose values, when read from the environment, are secrets (`db_password`...)."""
 _UNSET: Any = object()
 
