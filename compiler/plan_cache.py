@@ -72,9 +72,9 @@ class PlanCache:
         plain = [ref for path, ref in recipe.templates.items() if path not in secret]
         read_vars = sorted({name for ref in plain for name in ref.var_names})
         read_env = sorted({name for ref in plain for name in ref.env_vars})
-        files = [str(f.path) for f in recipe.files]
-        files += [str(lock_path(recipe.path))]
-        files += _local_modules(recipe.path.resolve().parent)
+        others = [str(lock_path(recipe.path)), *_local_modules(recipe.path.resolve().parent)]
+        files = {f.path: f.sha256 for f in recipe.files}  # hashed when they were read
+        files |= {name: _file_hash(name) for name in others}
         extract = plan.extract
         local_data = extract.reader == "duckdb" and extract.path and "://" not in extract.path
         data_glob = extract.path if local_data and extract.output_schema is not None else None
@@ -85,7 +85,7 @@ class PlanCache:
             "vars": _var_key(recipe.vars, read_vars),
             "read_env": read_env,
             "env": _env_key(read_env),
-            "files": {name: _file_hash(name) for name in files},
+            "files": files,
             "data_glob": data_glob,
             "data": _stamps(data_glob),
             "plan": plan.model_dump(mode="json"),
