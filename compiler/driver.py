@@ -90,6 +90,10 @@ def load_recipe(
                 )
             ]
         )
+    if not pipeline.recipes:
+        raise RecipeError(
+            [Problem("its one resource's when: is false: there is nothing to load", file=str(path))]
+        )
     return next(iter(pipeline.recipes.values()))
 
 

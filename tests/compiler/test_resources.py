@@ -273,3 +273,21 @@ def test_a_bad_selector_is_a_usage_error_naming_it(shop, cli, selector, message)
         return
     assert result.code == 2
     assert message in result.err
+
+
+def test_a_recipe_whose_one_resource_is_left_out_says_so(project, cli):
+    project.write("data/c.csv", "id\n1\n")
+    project.write(
+        "r.yaml",
+        """
+        name: off
+        resources:
+          - name: only
+            when: "false"
+            source: {type: csv, path: data/c.csv}
+            destination: {type: duckdb, database: w.duckdb, table: t}
+        """,
+    )
+    result = cli("compile", "r.yaml")
+    assert result.code == 1
+    assert "its one resource's when: is false: there is nothing to load" in result.err
