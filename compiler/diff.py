@@ -22,6 +22,7 @@ stale saved plan.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -32,7 +33,7 @@ from typing import Any, NamedTuple
 import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.plan import Plan, TransformStep
+from recipec.compiler.plan import Plan, TransformStep, Unit
 
 SAFE, BACKFILL, DESTRUCTIVE = "safe", "backfill", "destructive"
 RISKS = (SAFE, BACKFILL, DESTRUCTIVE)
@@ -47,7 +48,8 @@ class Change:
     """One semantic difference between two plans."""
 
     path: str
-    """Where, e.g. `destination.write_mode`, `columns.email`, `transform.steps[1]`."""
+    """Where, e.g. `destination.write_mode`, `columns.email`, `transform.steps[1]`; in a plan
+    of several resources, `resources.orders.columns.email`."""
     kind: str
     """`added`, `removed`, `changed` or `retyped`."""
     risk: str
@@ -98,8 +100,10 @@ class _Fact:
 
 @dataclass(frozen=True)
 class _Context:
-    old: Plan
-    new: Plan
+    """The two units a fact compares."""
+
+    old: Unit
+    new: Unit
 
 
 Condition = Callable[[_Fact, _Context], bool]
@@ -248,6 +252,11 @@ RULES: tuple[Rule, ...] = (
     Rule("dbt", "removed", SAFE, "what dbt builds after the load, not what the load writes"),
     Rule("dbt.*", "changed", SAFE, "what dbt builds after the load, not what the load writes"),
     Rule("plugins", "changed", SAFE, "modules imported before running"),
+    # The resource graph.
+    Rule("resource", "added", SAFE, "a new resource: its first run creates its table"),
+    Rule("resource", "removed", DESTRUCTIVE,
+         "its table and saved state are no longer loaded: they are left behind as they are"),
+    Rule("depends_on", "changed", SAFE, "when the resource runs, not what it loads"),
 )  # fmt: skip
 """What each change risks. First match wins; a change no rule matches is `backfill`."""
 
@@ -447,30 +456,73 @@ _DESTINATION_FIELDS = ("type", "database", "table", "write_mode", "merge_keys")
 
 
 def diff_plans(old: Plan, new: Plan) -> DiffResult:
-    """The semantic changes from `old` to `new`, in a fixed order: resources, destination and
-    source settings, incremental settings, columns, transform steps, runtime."""
-    context = _Context(old, new)
-    facts: list[_Fact] = []
+    """The semantic changes from `old` to `new`: the runtime, then each resource's (named
+    `resources.<name>.` when a plan has several) in the new plan's order, then removed ones.
+    Per resource, in a fixed order: identity, destination and source settings, incremental
+    settings, columns, transform steps, dbt, dependencies."""
+    changes: list[Change] = []
     notes: list[str] = []
+    anchor = (new.units or old.units or [None])[0]
+    if anchor is not None:
+        context = _Context(anchor, anchor)
+        changes += [classify(fact, context) for fact in _runtime(old, new)]
+    if len(old.units) == 1 and len(new.units) == 1:  # a recipe's one load, even renamed
+        pairs = [(old.units[0], new.units[0], "")]
+    else:
+        before = {unit.name: unit for unit in old.units}
+        after = {unit.name: unit for unit in new.units}
+        pairs = []
+        for unit in new.units:
+            prefix = f"resources.{unit.name}."
+            if unit.name not in before:
+                fact = _Fact("resource", "added", None, _destination_identity(unit))
+                changes.append(_prefixed(classify(fact, _Context(unit, unit)), prefix))
+            else:
+                pairs.append((before[unit.name], unit, prefix))
+        for unit in old.units:
+            if unit.name not in after:
+                fact = _Fact("resource", "removed", _destination_identity(unit), None)
+                prefix = f"resources.{unit.name}."
+                changes.append(_prefixed(classify(fact, _Context(unit, unit)), prefix))
+    for old_unit, new_unit, prefix in pairs:
+        context = _Context(old_unit, new_unit)
+        unit_notes: list[str] = []
+        facts = _unit_facts(old_unit, new_unit, unit_notes)
+        changes += [_prefixed(classify(fact, context), prefix) for fact in facts]
+        name = prefix.removeprefix("resources.").rstrip(".")
+        notes += [f"{name}: {note}" if name else note for note in unit_notes]
+    return DiffResult(tuple(changes), tuple(notes))
+
+
+def _prefixed(change: Change, prefix: str) -> Change:
+    if not prefix:
+        return change
+    path = prefix.rstrip(".") if change.path == "resource" else prefix + change.path
+    return dataclasses.replace(change, path=path)
+
+
+def _unit_facts(old: Unit, new: Unit, notes: list[str]) -> list[_Fact]:
+    facts: list[_Fact] = []
     facts += _resources(old, new)
     facts += _destination(old, new)
     facts += _source(old, new)
     facts += _incremental(old, new)
     facts += _columns(old, new, notes)
     facts += _transforms(old, new)
-    facts += _runtime(old, new)
     facts += _dbt(old, new)
-    return DiffResult(tuple(classify(fact, context) for fact in facts), tuple(notes))
+    if sorted(old.depends_on) != sorted(new.depends_on):
+        facts.append(_Fact("depends_on", "changed", old.depends_on, new.depends_on))
+    return facts
 
 
-def _source_identity(plan: Plan) -> dict[str, Any]:
+def _source_identity(plan: Unit) -> dict[str, Any]:
     extract = plan.extract
     found = {"type": extract.source}
     found.update({k: extract.config[k] for k in _SOURCE_IDENTITY if extract.config.get(k)})
     return found
 
 
-def _destination_identity(plan: Plan) -> dict[str, Any]:
+def _destination_identity(plan: Unit) -> dict[str, Any]:
     write = plan.write
     found: dict[str, Any] = {"type": write.destination}
     if write.database is not None:
@@ -484,7 +536,7 @@ def _identity_key(identity: Mapping[str, Any], dialect: str) -> dict[str, Any]:
     return {k: sql_key(v, dialect) if k == "query" else v for k, v in identity.items()}
 
 
-def _resources(old: Plan, new: Plan) -> list[_Fact]:
+def _resources(old: Unit, new: Unit) -> list[_Fact]:
     facts = []
     before, after = _source_identity(old), _source_identity(new)
     dialects = (old.extract.source_dialect or "duckdb", new.extract.source_dialect or "duckdb")
@@ -522,7 +574,7 @@ def _settings(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[_Fact
     return facts
 
 
-def _destination(old: Plan, new: Plan) -> list[_Fact]:
+def _destination(old: Unit, new: Unit) -> list[_Fact]:
     facts = []
     if old.write.write_mode != new.write.write_mode:
         facts.append(
@@ -538,14 +590,14 @@ def _destination(old: Plan, new: Plan) -> list[_Fact]:
     )
 
 
-def _source(old: Plan, new: Plan) -> list[_Fact]:
+def _source(old: Unit, new: Unit) -> list[_Fact]:
     skip = ("type", "incremental", *_SOURCE_IDENTITY)
     return _settings(
         _flat(old.extract.config, skip, "source"), _flat(new.extract.config, skip, "source")
     )
 
 
-def _incremental_settings(plan: Plan) -> dict[str, Any] | None:
+def _incremental_settings(plan: Unit) -> dict[str, Any] | None:
     spec = plan.extract.incremental
     if spec is None:
         return None
@@ -562,7 +614,7 @@ def _incremental_settings(plan: Plan) -> dict[str, Any] | None:
     return found
 
 
-def _incremental(old: Plan, new: Plan) -> list[_Fact]:
+def _incremental(old: Unit, new: Unit) -> list[_Fact]:
     before, after = _incremental_settings(old), _incremental_settings(new)
     if before is None and after is None:
         return []
@@ -581,7 +633,7 @@ def _compact(settings: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if settings is None else {k: v for k, v in settings.items() if v is not None}
 
 
-def _columns(old: Plan, new: Plan, notes: list[str]) -> list[_Fact]:
+def _columns(old: Unit, new: Unit, notes: list[str]) -> list[_Fact]:
     before, after = old.output_schema, new.output_schema
     unknown = [side for side, schema in (("OLD", before), ("NEW", after)) if schema is None]
     if before is None or after is None:
@@ -606,7 +658,7 @@ def _columns(old: Plan, new: Plan, notes: list[str]) -> list[_Fact]:
     return facts
 
 
-def _transforms(old: Plan, new: Plan) -> list[_Fact]:
+def _transforms(old: Unit, new: Unit) -> list[_Fact]:
     before, after = old.transforms, new.transforms
     matcher = difflib.SequenceMatcher(
         a=[sql_key(s.sql) for s in before], b=[sql_key(s.sql) for s in after], autojunk=False
@@ -642,7 +694,7 @@ def _runtime(old: Plan, new: Plan) -> list[_Fact]:
     return facts
 
 
-def _dbt(old: Plan, new: Plan) -> list[_Fact]:
+def _dbt(old: Unit, new: Unit) -> list[_Fact]:
     before, after = old.dbt, new.dbt
     if before is None and after is None:
         return []

@@ -24,7 +24,7 @@ from recipec.compiler.ir import (
     resolve_paths,
 )
 from recipec.compiler.lock import Lock, drift, read_lock, selected
-from recipec.compiler.lowering import lower, source_relation
+from recipec.compiler.lowering import assemble, lower, source_relation
 from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
 from recipec.compiler.passes import run_passes
 from recipec.compiler.plan import Plan
@@ -82,18 +82,14 @@ def load_recipe(
         raise RecipeError(
             [
                 Problem(
-                    f"this recipe has {len(pipeline.graph.resources)} resources: `validate` and "
-                    "`compile --graph` read it; compiling its resources into one plan and running "
-                    "them is not built yet",
+                    f"this recipe has {len(pipeline.graph.resources)} resources: load it with "
+                    "`load_pipeline` (or `recipec.api.compile_file`), not as one load",
                     "resources",
                     file=str(path),
                 )
             ]
         )
-    if not pipeline.recipes:
-        raise RecipeError(
-            [Problem("its one resource's when: is false: there is nothing to load", file=str(path))]
-        )
+    _require_a_load(pipeline)
     return next(iter(pipeline.recipes.values()))
 
 
@@ -303,9 +299,52 @@ def _location(tree: Node, path: KeyPath) -> Any:
 
 
 def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = True) -> Plan:
-    """Lower a loaded recipe into its plan. Connects to nothing, unless `introspect` asks to read
-    a database source's columns. `lineage=False` leaves out the column lineage (a run does not
-    need it; it is not part of the fingerprint)."""
+    """Lower a loaded recipe of one load into its plan (of one unit). Connects to nothing,
+    unless `introspect` asks to read a database source's columns. `lineage=False` leaves out the
+    column lineage (a run does not need it; it is not part of the fingerprint)."""
+    ir = _typed_ir(recipe, introspect)
+    unit = lower(ir, recipe.name, lineage=lineage)
+    return assemble(recipe.name, [ir], [unit], [[unit.name]])
+
+
+def compile_pipeline(pipeline: Pipeline, *, introspect: bool = False, lineage: bool = True) -> Plan:
+    """Lower each resource of a recipe into its unit, in the graph's order, reporting every
+    resource's problems at once."""
+    _require_a_load(pipeline)
+    graph = pipeline.graph.only(list(pipeline.recipes))
+    irs, units, problems = [], [], []
+    for level in graph.levels:
+        for name in level:
+            recipe = pipeline.recipes[name]
+            try:
+                ir = _typed_ir(recipe, introspect)
+                units.append(lower(ir, name, graph[name].depends_on, lineage=lineage))
+            except RecipeError as exc:
+                if name == pipeline.name:  # a recipe's one load: its paths are the recipe's
+                    raise
+                problems += [_within(name, p) for p in exc.problems]
+                continue
+            irs.append(ir)
+    if problems:
+        raise RecipeError(problems)
+    return assemble(
+        pipeline.name, irs, units, [list(level) for level in graph.levels], pipeline.skipped
+    )
+
+
+def _require_a_load(pipeline: Pipeline) -> None:
+    if not pipeline.recipes:
+        what = (
+            "its one resource's when: is false"
+            if len(pipeline.graph.resources) == 1
+            else "every resource's when: is false"
+        )
+        raise RecipeError([Problem(f"{what}: there is nothing to load", file=str(pipeline.path))])
+
+
+def _typed_ir(recipe: Recipe, introspect: bool) -> LoadIR:
+    """The recipe's IR with its source's columns as well as they can be known, through the
+    passes."""
     ir = build_ir(recipe)
     lock = read_lock(recipe.path)
     if introspect and ir.source.reader == "database":
@@ -314,7 +353,7 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = 
         ir = _locked(ir, lock, display_path(recipe.path))
     if ir.columns is None:
         ir = ir.replace(columns=file_columns(ir, source_relation(ir.source)))
-    return lower(run_passes(ir), lineage=lineage)
+    return run_passes(ir)
 
 
 def _selection(ir: LoadIR) -> list[str] | None:

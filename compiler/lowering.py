@@ -6,6 +6,7 @@ CTEs, so the whole batch is produced by one statement inside DuckDB.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,10 @@ from recipec.compiler.plan import (
     SecretRef,
     StageStep,
     TransformStep,
+    Unit,
     WriteStep,
     parameter_name,
+    state_key,
 )
 from recipec.compiler.python_step import output_table
 from recipec.compiler.yaml_loader import format_path
@@ -57,17 +60,18 @@ def _step_name(index: int) -> str:
     return f"_recipec_step_{index}"
 
 
-def lower(ir: LoadIR, *, lineage: bool = True) -> Plan:
+def lower(
+    ir: LoadIR, resource: str, depends_on: tuple[str, ...] = (), *, lineage: bool = True
+) -> Unit:
+    """The unit of one resource's load."""
     read = read_query(ir)
     transforms = [lower_transform(ir, i) for i in range(len(ir.transforms))]
-    plan = Plan(
-        recipec_version=__version__,
-        name=ir.name,
-        files=[RecipeFileRef(path=p, sha256=h) for p, h in ir.files],
+    unit = Unit(
+        name=resource,
+        depends_on=list(depends_on),
+        state_key=state_key(ir.name, resource),
         runtime=ir.runtime.model_dump(mode="json"),
         warnings=list(ir.warnings),
-        plugins=list(ir.plugins),
-        plugin_paths=list(ir.plugin_paths),
         secrets={
             path: SecretRef(
                 template=ref.template,
@@ -88,18 +92,42 @@ def lower(ir: LoadIR, *, lineage: bool = True) -> Plan:
         ],
     )
     if lineage:
-        plan = plan.model_copy(update={"lineage": _lineage(ir, plan)})
-    return plan.with_fingerprint()
+        unit = unit.model_copy(update={"lineage": _lineage(ir, unit)})
+    return unit.with_fingerprint()
 
 
-def _lineage(ir: LoadIR, plan: Plan) -> dict[str, list[str]] | None:
+def assemble(
+    name: str,
+    irs: list[LoadIR],
+    units: list[Unit],
+    levels: list[list[str]],
+    skipped: Sequence[str] = (),
+) -> Plan:
+    """The plan of a recipe's units (in topological order): its files, runtime and plug-ins
+    are the union of its loads'."""
+    files = {p: h for ir in irs for p, h in ir.files}
+    plugin_paths = dict.fromkeys(path for ir in irs for path in ir.plugin_paths)
+    return Plan(
+        recipec_version=__version__,
+        name=name,
+        files=[RecipeFileRef(path=p, sha256=h) for p, h in files.items()],
+        runtime=units[0].runtime if units else {},
+        plugins=list(dict.fromkeys(m for ir in irs for m in ir.plugins)),
+        plugin_paths=list(plugin_paths),
+        units=units,
+        levels=levels,
+        skipped=list(skipped),
+    ).with_fingerprint()
+
+
+def _lineage(ir: LoadIR, unit: Unit) -> dict[str, list[str]] | None:
     """Each output column's source columns, when every step's output is known."""
-    output = plan.output_schema
-    if ir.columns is None or output is None or any(t.runs_in_python for t in plan.transforms):
+    output = unit.output_schema
+    if ir.columns is None or output is None or any(t.runs_in_python for t in unit.transforms):
         return None
     from recipec.compiler.lineage import column_lineage  # sqlglot's optimizer: only when known
 
-    return column_lineage(plan.stage.sql, ir.columns, [c.name for c in output])
+    return column_lineage(unit.stage.sql, ir.columns, [c.name for c in output])
 
 
 def _config(config: BaseModel, prefix: str, secrets: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +195,7 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         source_query=_driver_sql(database.source_query(), database.dialect) if database else None,
         source_dialect=database.dialect if database else None,
         scanner=database.scanner if database else None,
+        attached_as=database.attached_as if database and database.scanner else None,
         source_schema=list(ir.source_schema) if ir.source_schema is not None else None,
         output_schema=_schema(ir.columns),
         schema_lock=ir.schema_lock,

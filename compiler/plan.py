@@ -1,8 +1,11 @@
-"""The plan: an immutable, deterministic, JSON-serialisable description of one load.
+"""The plan: an immutable, deterministic, JSON-serialisable description of a recipe's loads.
 
-A plan is what the runtime executes. Its JSON has sorted keys, a `format_version` and a
-`fingerprint` (SHA-256 of the content, excluding the recipec version that wrote it), so the same
-recipe and inputs give byte-identical JSON and a reviewer can diff two plans.
+A plan is what the runtime executes: its units (one per resource) in a deterministic
+topological order, grouped in levels, each with its own steps, committed in its own
+transaction, and its own fingerprint. A recipe of one load is a plan of one unit. The JSON has
+sorted keys, a `format_version` and a `fingerprint` (SHA-256 of the content, excluding the
+recipec version that wrote it), so the same recipe and inputs give byte-identical JSON and a
+reviewer can diff two plans.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recipec.errors import RecipeError
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+"""4: units (resources) with their dependencies; 3 was one load's steps."""
 
 # Engine tables the plan's statements name and the runtime fills.
 READ = "_recipec_read"
@@ -107,6 +111,8 @@ class ExtractStep(PlanModel):
     source_dialect: str | None = None
     scanner: str | None = None
     """Databases: the DuckDB extension that can read it ("" when only the driver can)."""
+    attached_as: str | None = None
+    """Databases read by a scanner: the name `query` reads the attached database under."""
     chunk_column: str | None = None
     chunks: int = 1
     """Databases: a full read is split into this many ranges of `chunk_column`, read in
@@ -264,17 +270,19 @@ Step = Annotated[
 ]
 
 
-class Plan(PlanModel):
-    format_version: int = FORMAT_VERSION
-    recipec_version: str
-    fingerprint: str = ""
+class Unit(PlanModel):
+    """One resource's load: read, transform, write and commit its watermark, all in one
+    transaction (then dbt, if the resource asks for it)."""
+
     name: str
-    files: list[RecipeFileRef]
+    """The resource's name (a recipe of one load: the recipe's)."""
+    depends_on: list[str] = []
+    """Units that commit before this one starts."""
+    state_key: str
+    """What its state is stored under: the recipe's name for the resource named after it,
+    `recipe.resource` for the others."""
+    fingerprint: str = ""
     runtime: dict[str, Any]
-    plugins: list[str] = []
-    """Modules imported before running (the recipe's `plugins:`)."""
-    plugin_paths: list[str] = []
-    """Folders those modules are imported from (relative to the working directory)."""
     secrets: dict[str, SecretRef] = {}
     warnings: list[str] = []
     """Things the compiler noticed that do not stop a run (e.g. a nullable cursor)."""
@@ -285,7 +293,7 @@ class Plan(PlanModel):
 
     @property
     def output_schema(self) -> list[Column] | None:
-        """The columns the plan writes (before scd2's validity columns), when known."""
+        """The columns the unit writes (before scd2's validity columns), when known."""
         transforms = self.transforms
         return transforms[-1].output_schema if transforms else self.extract.output_schema
 
@@ -317,10 +325,68 @@ class Plan(PlanModel):
         return next(s for s in self.steps if isinstance(s, kind))
 
     def content(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"fingerprint", "recipec_version", "lineage"})
+        return self.model_dump(mode="json", exclude={"fingerprint", "lineage"})
+
+    def with_fingerprint(self) -> Unit:
+        return self.model_copy(update={"fingerprint": _hash(self.content())})
+
+
+def state_key(recipe: str, resource: str) -> str:
+    """Where a resource's state is kept: a recipe's one load (the resource named after the
+    recipe) keeps the key it always had, so today's state needs no migration."""
+    return recipe if resource == recipe else f"{recipe}.{resource}"
+
+
+class Plan(PlanModel):
+    format_version: int = FORMAT_VERSION
+    recipec_version: str
+    fingerprint: str = ""
+    name: str
+    files: list[RecipeFileRef]
+    runtime: dict[str, Any]
+    """The recipe's runtime settings (`parallelism`: how many units run at once)."""
+    plugins: list[str] = []
+    """Modules imported before running (the recipe's `plugins:`)."""
+    plugin_paths: list[str] = []
+    """Folders those modules are imported from (relative to the working directory)."""
+    units: list[Unit]
+    """In topological order: each unit after the units it depends on."""
+    levels: list[list[str]]
+    """Units by level: each level's depend only on earlier levels'."""
+    skipped: list[str] = []
+    """Resources whose `when:` is false: not in the plan."""
+
+    def unit(self, name: str) -> Unit:
+        return next(u for u in self.units if u.name == name)
+
+    @property
+    def only(self) -> Unit:
+        """The unit of a plan of one load (tools that read one load: `lineage`, `runs`)."""
+        if len(self.units) != 1:
+            raise RecipeError(
+                f"the plan of {self.name} has {len(self.units)} units "
+                f"({', '.join(u.name for u in self.units)}): name one with --resource"
+            )
+        return self.units[0]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every unit's warnings (named by resource when there are several)."""
+        several = len(self.units) > 1
+        return [
+            f"{unit.name}: {warning}" if several else warning
+            for unit in self.units
+            for warning in unit.warnings
+        ]
+
+    def content(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", exclude={"fingerprint", "recipec_version"})
+        for unit in data["units"]:
+            unit.pop("lineage", None)
+        return data
 
     def compute_fingerprint(self) -> str:
-        return hashlib.sha256(_canonical(self.content()).encode()).hexdigest()
+        return _hash(self.content())
 
     def with_fingerprint(self) -> Plan:
         return self.model_copy(update={"fingerprint": self.compute_fingerprint()})
@@ -351,6 +417,10 @@ class Plan(PlanModel):
                 "content): compile the recipe again"
             )
         return plan
+
+
+def _hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(content).encode()).hexdigest()
 
 
 def _canonical(data: Any, indent: int | None = None) -> str:

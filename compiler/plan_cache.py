@@ -31,9 +31,9 @@ from recipec._version import __version__
 from recipec.compiler.plan import Plan
 
 if TYPE_CHECKING:
-    from recipec.compiler.driver import Recipe
+    from recipec.compiler.driver import Pipeline
 
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 _PACKAGE_DIRS = ("recipec", "compiler", "compiler/connectors", "runtime", "stdlib")
 
 
@@ -57,44 +57,57 @@ class PlanCache:
             return None
         if any(_file_hash(name) != digest for name, digest in entry.get("files", {}).items()):
             return None
-        if entry.get("data") != _stamps(entry.get("data_glob")):
+        if entry.get("data") != _stamps(entry.get("data_globs", [])):
             return None
         try:
             return Plan.model_validate(entry["plan"])
         except (KeyError, ValueError):
             return None
 
-    def store(self, recipe: Recipe, plan: Plan) -> None:
-        """Keep `plan`, compiled from `recipe`, with what it was compiled from."""
+    def store(self, pipeline: Pipeline, plan: Plan) -> None:
+        """Keep `plan`, compiled from `pipeline`'s recipe file, with what it was compiled
+        from."""
         from recipec.compiler.lock import lock_path
 
-        secret = set(recipe.secrets)
-        plain = [ref for path, ref in recipe.templates.items() if path not in secret]
+        recipes = list(pipeline.recipes.values())
+        plain = [
+            ref
+            for recipe in recipes
+            for path, ref in recipe.templates.items()
+            if path not in recipe.secrets
+        ]
         read_vars = sorted({name for ref in plain for name in ref.var_names})
         read_env = sorted({name for ref in plain for name in ref.env_vars})
-        others = [str(lock_path(recipe.path)), *_local_modules(recipe.path.resolve().parent)]
-        files = {f.path: f.sha256 for f in recipe.files}  # hashed when they were read
+        path = pipeline.path
+        others = [str(lock_path(path)), *_local_modules(path.resolve().parent)]
+        files = {f.path: f.sha256 for r in recipes for f in r.files}  # hashed when read
         files |= {name: _file_hash(name) for name in others}
-        extract = plan.extract
-        local_data = extract.reader == "duckdb" and extract.path and "://" not in extract.path
-        data_glob = extract.path if local_data and extract.output_schema is not None else None
+        data_globs = [  # file sources whose columns were read from the files' metadata
+            extract.path
+            for extract in (unit.extract for unit in plan.units)
+            if extract.reader == "duckdb"
+            and extract.path
+            and "://" not in extract.path
+            and extract.output_schema is not None
+        ]
+        vars = recipes[0].vars if recipes else {}
         entry = {
             "entry_version": ENTRY_VERSION,
-            "inputs": _stable_inputs(recipe.path),
+            "inputs": _stable_inputs(path),
             "read_vars": read_vars,
-            "vars": _var_key(recipe.vars, read_vars),
+            "vars": _var_key(vars, read_vars),
             "read_env": read_env,
             "env": _env_key(read_env),
             "files": files,
-            "data_glob": data_glob,
-            "data": _stamps(data_glob),
+            "data_globs": data_globs,
+            "data": _stamps(data_globs),
             "plan": plan.model_dump(mode="json"),
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(entry, out, sort_keys=True)
-        os.replace(temporary, self._path(recipe.path))
+        os.replace(temporary, self._path(path))
 
     def _path(self, recipe: str | os.PathLike[str]) -> Path:
         digest = hashlib.sha256(os.path.abspath(recipe).encode()).hexdigest()[:20]
@@ -149,11 +162,10 @@ def _file_hash(name: str) -> str | None:
         return None
 
 
-def _stamps(pattern: str | None) -> list[list[Any]]:
-    if pattern is None:
-        return []
+def _stamps(patterns: list[str]) -> list[list[Any]]:
     stamps = []
-    for name in sorted(glob.glob(pattern, recursive=True)):
+    names = {name for pattern in patterns for name in glob.glob(pattern, recursive=True)}
+    for name in sorted(names):
         try:
             stat = os.stat(name)
         except OSError:

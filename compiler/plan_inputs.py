@@ -49,9 +49,9 @@ def _from_file(path: Path, name: str, vars: Mapping[str, Any] | None) -> Plan:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json" or _looks_like_plan(text):
         return Plan.from_json(text, name)
-    from recipec.compiler.driver import compile_recipe, load_recipe
+    from recipec.compiler.driver import compile_pipeline, load_pipeline
 
-    return compile_recipe(load_recipe(path, vars, resolve_secrets=False))
+    return compile_pipeline(load_pipeline(path, vars, resolve_secrets=False))
 
 
 def _looks_like_plan(text: str) -> bool:
@@ -61,7 +61,7 @@ def _looks_like_plan(text: str) -> bool:
         data = json.loads(text)
     except ValueError:
         return False
-    return isinstance(data, dict) and "format_version" in data and "steps" in data
+    return isinstance(data, dict) and "format_version" in data and "units" in data
 
 
 def _git(args: list[str], cwd: Path, what: str) -> str:

@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
-from recipec.compiler.plan import Column, Plan, TransformStep
+from recipec.compiler.plan import Column, TransformStep, Unit
 from recipec.errors import UsageError
 
 
@@ -40,7 +40,7 @@ def step_sql(step: TransformStep, columns: Sequence[Column], dialect: str) -> st
     return query.sql(dialect=dialect, pretty=True)
 
 
-def transforms_in(plan: Plan, dialect: str) -> list[tuple[TransformStep, str | None]]:
+def transforms_in(plan: Unit, dialect: str) -> list[tuple[TransformStep, str | None]]:
     """Each transform step of the plan in `dialect`; None for a Python step (no SQL)."""
     try:
         sqlglot.Dialect.get_or_raise(dialect)

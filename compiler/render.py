@@ -42,15 +42,27 @@ def render_plan(plan: Plan) -> str:
         f"recipec {plan.recipec_version}",
         "  compiled from " + ", ".join(f.path for f in plan.files),
     ]
-    if plan.secrets:
+    if len(plan.units) > 1:
         lines.append(
-            "  secrets (resolved at run time): "
-            + ", ".join(f"{path} <- {_secret_origin(ref)}" for path, ref in plan.secrets.items())
+            f"  {len(plan.units)} resources in {len(plan.levels)} levels: "
+            + " | ".join(", ".join(level) for level in plan.levels)
         )
-    lines.append("")
-    for number, step in enumerate(plan.steps, start=1):
-        lines.extend(_render_step(number, step))
+    if plan.skipped:
+        lines.append(f"  not loaded (when: is false): {', '.join(plan.skipped)}")
+    for unit in plan.units:
+        after = f", after {', '.join(unit.depends_on)}" if unit.depends_on else ""
+        lines += ["", f"resource '{unit.name}'  fingerprint {unit.fingerprint[:16]}{after}"]
+        if unit.secrets:
+            lines.append(
+                "  secrets (resolved at run time): "
+                + ", ".join(
+                    f"{path} <- {_secret_origin(ref)}" for path, ref in unit.secrets.items()
+                )
+            )
         lines.append("")
+        for number, step in enumerate(unit.steps, start=1):
+            lines.extend(_render_step(number, step))
+            lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

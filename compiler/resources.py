@@ -57,6 +57,15 @@ class ResourceGraph:
         """(dependency, dependent) pairs, in the order written."""
         return [(before, r.name) for r in self.resources for before in r.depends_on]
 
+    @classmethod
+    def of(cls, dependencies: Sequence[tuple[str, Sequence[str]]]) -> ResourceGraph:
+        """The graph of names and their dependencies alone (a plan's units), for `select`."""
+        resources = [
+            Resource(name, Node({}, Location("", 0, 0)), tuple(after))
+            for name, after in dependencies
+        ]
+        return cls(tuple(resources), _levels(resources) if resources else ())
+
     def __getitem__(self, name: str) -> Resource:
         return next(r for r in self.resources if r.name == name)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,20 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = 
     return lower_recipe(recipe, introspect=introspect, lineage=lineage)
 
 
+def compile_file(
+    path: str | os.PathLike[str],
+    vars: Mapping[str, Any] | None = None,
+    *,
+    introspect: bool = False,
+    lineage: bool = True,
+) -> Plan:
+    """Load a recipe file and lower each of its resources into the plan's units."""
+    from recipec.compiler.driver import compile_pipeline, load_pipeline
+
+    pipeline = load_pipeline(path, vars)
+    return compile_pipeline(pipeline, introspect=introspect, lineage=lineage)
+
+
 def plan_for_run(
     path: str | os.PathLike[str],
     vars: Mapping[str, Any] | None,
@@ -40,10 +54,12 @@ def plan_for_run(
     cache = PlanCache(Path(state_dir) / "plans")
     plan = cache.load(path, vars or {})
     if plan is None:
-        recipe = from_yaml(path, vars)
-        plan = compile_recipe(recipe, lineage=False)  # only a reader of the plan needs lineage
+        from recipec.compiler.driver import compile_pipeline, load_pipeline
+
+        pipeline = load_pipeline(path, vars)
+        plan = compile_pipeline(pipeline, lineage=False)  # only a reader needs lineage
         try:
-            cache.store(recipe, plan)
+            cache.store(pipeline, plan)
         except OSError as exc:  # a read-only or full disk costs the next run a compile, no more
             import logging
 
@@ -59,24 +75,29 @@ def run_plan(
     progress: bool = False,
     refuse_stale: bool = False,
     vars: Mapping[str, Any] | None = None,
+    select: Collection[str] | None = None,
+    fail_fast: bool = False,
 ) -> RunSummary:
-    """Execute a compiled plan. With `refuse_stale` (a saved plan), refuse it when one of its
-    recipe files changed since it was compiled, or the destination table no longer has the
+    """Execute a compiled plan: its units (those named in `select`, all without) in dependency
+    order, each in its own transaction. With `refuse_stale` (a saved plan), refuse it when one
+    of its recipe files changed since it was compiled, or a destination table no longer has the
     columns it writes (`StalePlanError`). `vars` gives the vars its secrets read: a plan keeps
     their names, never their values."""
-    from recipec.runtime.executor import Executor
     from recipec.runtime.progress import Progress
+    from recipec.runtime.scheduler import run_plan as schedule
     from recipec.runtime.state import LocalStateBackend
 
     backend = state_backend if state_backend is not None else LocalStateBackend(".state")
-    return Executor(
+    return schedule(
         plan,
         backend,
+        vars=dict(vars or {}),
         full_refresh=full_refresh,
         progress=Progress(progress),
         refuse_stale=refuse_stale,
-        vars=vars,
-    ).run()
+        selected=select,
+        fail_fast=fail_fast,
+    )
 
 
 def run_recipe(
@@ -106,6 +127,7 @@ def run_recipe_from_yaml(
 
 
 __all__ = [
+    "compile_file",
     "compile_recipe",
     "from_yaml",
     "plan_for_run",

@@ -217,15 +217,13 @@ def validate(
 ) -> None:
     """Validate recipes (every extends chain, template and type) without touching data."""
     _configure_logging(debug, log_format)
-    from recipec.api import compile_recipe
-    from recipec.compiler.driver import load_pipeline
+    from recipec.compiler.driver import compile_pipeline, load_pipeline
 
     values = _parse_vars(vars_)
     results: list[dict[str, Any]] = []
     for path in _expand(recipes):
         try:
-            for resource in load_pipeline(path, values).recipes.values():
-                compile_recipe(resource)
+            compile_pipeline(load_pipeline(path, values), lineage=False)
             results.append({"file": path, "ok": True, "problems": []})
         except RecipeError as exc:
             results.append(
@@ -319,6 +317,9 @@ def schema_command(
 @click.option(
     "--dialect", metavar="NAME", help="Print the transform steps in this SQL dialect instead."
 )
+@click.option(
+    "--resource", metavar="NAME", help="With --lineage or --dialect: the resource to read."
+)
 @_common
 def compile_command(
     recipe: str,
@@ -331,12 +332,13 @@ def compile_command(
     graph: bool,
     selectors: tuple[str, ...],
     excluded: tuple[str, ...],
+    resource: str | None,
     debug: bool,
     log_format: str,
 ) -> None:
     """Compile RECIPE into a plan and print it. Connects to nothing unless --introspect."""
     _configure_logging(debug, log_format)
-    from recipec.api import compile_recipe, from_yaml
+    from recipec.api import compile_file
     from recipec.compiler.render import render_plan
 
     if graph:
@@ -356,14 +358,18 @@ def compile_command(
     if selectors or excluded:
         raise UsageError("--select and --exclude choose resources of the graph: add --graph")
 
-    plan = compile_recipe(from_yaml(recipe, _parse_vars(vars_)), introspect=introspect)
+    plan = compile_file(recipe, _parse_vars(vars_), introspect=introspect)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
+    units = [_unit(plan, resource)] if resource is not None else plan.units
     if lineage is not None:
-        _print_lineage(plan, lineage)
+        _print_lineage(units[0] if resource is not None else plan.only, lineage)
         return
     if dialect is not None:
-        _print_in_dialect(plan, dialect)
+        for unit in units:
+            if len(units) > 1:
+                click.echo(f"-- resource {unit.name}")
+            _print_in_dialect(unit, dialect)
         return
     if output_file:
         Path(output_file).write_text(plan.to_json(), encoding="utf-8")
@@ -396,6 +402,19 @@ def lock(recipe: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> N
     click.echo(f"{verb} {path} ({len(columns)} columns)")
     for line in changes:
         click.echo(f"  {line}")
+
+
+def _unit(plan: Any, resource: str) -> Any:
+    """The plan's unit of `resource`; a usage error naming the others otherwise."""
+    names = [unit.name for unit in plan.units]
+    if resource not in names:
+        hint = did_you_mean(resource, names)
+        raise UsageError(
+            f"--resource {resource}: the recipe has no resource of that name"
+            + (f"; {hint}" if hint else "")
+            + f" (resources: {', '.join(names)})"
+        )
+    return plan.unit(resource)
 
 
 def _print_in_dialect(plan: Any, dialect: str) -> None:
@@ -468,6 +487,15 @@ def diff(
 @click.option("--full-refresh", is_flag=True, help="Ignore saved state; rebuild the table.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 @click.option("--preview", default=0, metavar="N", help="Print N rows of the loaded table.")
+@click.option(
+    "--select",
+    "selectors",
+    multiple=True,
+    metavar="SELECTOR",
+    help="Only these resources (orders, orders+, +orders, @orders; repeatable).",
+)
+@click.option("--exclude", "excluded", multiple=True, metavar="SELECTOR", help="Leave out.")
+@click.option("--fail-fast", is_flag=True, help="Start no resource after the first failure.")
 @_common
 def run(
     recipe: str | None,
@@ -477,10 +505,13 @@ def run(
     full_refresh: bool,
     output: str,
     preview: int,
+    selectors: tuple[str, ...],
+    excluded: tuple[str, ...],
+    fail_fast: bool,
     debug: bool,
     log_format: str,
 ) -> None:
-    """Run RECIPE (or a saved plan with --plan)."""
+    """Run RECIPE (or a saved plan with --plan): each resource after those it depends on."""
     log_format = _configure_logging(debug, log_format)
     from recipec.api import plan_for_run, run_plan
     from recipec.compiler.plan import Plan
@@ -504,29 +535,42 @@ def run(
             )
     else:
         plan = plan_for_run(recipe, values, state_dir)  # type: ignore[arg-type]
+    chosen = _selected(plan, selectors, excluded)
     show_progress = output == "text" and log_format == "text" and sys.stderr.isatty()
-    summary = run_plan(
-        plan,
-        LocalStateBackend(state_dir),
-        full_refresh=full_refresh,
-        progress=show_progress,
-        refuse_stale=plan_file is not None,
-        vars=values,
-    )
-    log.info(
-        "run finished",
-        extra={
-            "fields": {
-                "event": "run_finished",
-                "run_id": summary.run_id,
-                "recipe": summary.recipe,
-                "status": summary.status,
-                "rows_read": summary.rows_read,
-                "rows_written": summary.rows_written,
-                "seconds": summary.duration_seconds,
-            }
-        },
-    )
+    try:
+        summary = run_plan(
+            plan,
+            LocalStateBackend(state_dir),
+            full_refresh=full_refresh,
+            progress=show_progress,
+            refuse_stale=plan_file is not None,
+            vars=values,
+            select=chosen,
+            fail_fast=fail_fast,
+        )
+    except DataLoaderError as exc:
+        # several resources: what committed, failed and was skipped, then the error (a run of
+        # one has only the error to say)
+        if exc.summary is not None and len(exc.summary.resources) > 1:
+            _print_summary(exc.summary, plan, output, 0)
+        raise
+    _print_summary(summary, plan, output, preview)
+
+
+def _selected(plan: Any, selectors: tuple[str, ...], excluded: tuple[str, ...]) -> Any:
+    """The units `--select`/`--exclude` choose (None: all)."""
+    if not selectors and not excluded:
+        return None
+    from recipec.compiler.resources import ResourceGraph, SelectorError, select
+
+    graph = ResourceGraph.of([(u.name, u.depends_on) for u in plan.units])
+    try:
+        return select(graph, selectors, excluded)
+    except SelectorError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_summary(summary: Any, plan: Any, output: str, preview: int) -> None:
     if output == "json":
         click.echo(json.dumps(summary.to_dict(), indent=2, default=str))
         return
@@ -584,25 +628,30 @@ def runs(
 ) -> None:
     """List RECIPE's committed loads, newest first, as its destination recorded them."""
     _configure_logging(debug, log_format)
-    from recipec.api import compile_recipe, from_yaml
+    from recipec.api import compile_file
     from recipec.runtime.history import load_history
 
     values = _parse_vars(vars_)
-    plan = compile_recipe(from_yaml(recipe, values), lineage=False)
+    plan = compile_file(recipe, values, lineage=False)
     loads = load_history(plan, limit, values)
     if output == "json":
         click.echo(json.dumps(loads, indent=2, default=str))
         return
     if not loads:
-        click.echo(f"no committed loads of {plan.name} in {plan.write.table} yet")
+        tables = ", ".join(unit.write.table for unit in plan.units)
+        click.echo(f"no committed loads of {plan.name} in {tables} yet")
         return
-    header = f"{'committed at':<26}  {'run id':<32}  {'rows':>10}  {'mode':<9}  watermark"
+    width = max(len("resource"), *(len(load["resource"]) for load in loads))
+    header = (
+        f"{'committed at':<26}  {'resource':<{width}}  {'run id':<32}  {'rows':>10}  "
+        f"{'mode':<9}  watermark"
+    )
     click.echo(header)
     for load in loads:
         committed = str(load["committed_at"])[:26]
         click.echo(
-            f"{committed:<26}  {load['run_id']:<32}  {load['rows_written']:>10,}  "
-            f"{load['write_mode']:<9}  {load['watermark'] or ''}"
+            f"{committed:<26}  {load['resource']:<{width}}  {load['run_id']:<32}  "
+            f"{load['rows_written']:>10,}  {load['write_mode']:<9}  {load['watermark'] or ''}"
         )
 
 
@@ -627,12 +676,24 @@ def list_connectors(debug: bool, log_format: str) -> None:
 @_var_option
 @_common
 def explain(recipe: str, key: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> None:
-    """Show KEY's value in RECIPE and the file and line that set it, through extends."""
+    """Show KEY's value in RECIPE and the file and line that set it, through extends (a
+    resource's: `resources.NAME.KEY`)."""
     _configure_logging(debug, log_format)
-    from recipec.api import from_yaml
+    from recipec.compiler.driver import load_pipeline
     from recipec.compiler.explain import explain as explain_key
 
-    click.echo(explain_key(from_yaml(recipe, _parse_vars(vars_)), key))
+    pipeline = load_pipeline(recipe, _parse_vars(vars_))
+    name, _, rest = key.removeprefix("resources.").partition(".")
+    if key.startswith("resources.") and name in pipeline.recipes and rest:
+        loaded, key = pipeline.recipes[name], rest
+    elif len(pipeline.recipes) == 1:
+        loaded = next(iter(pipeline.recipes.values()))
+    else:
+        raise UsageError(
+            f"{key}: name the resource, as resources.NAME.{key.removeprefix('resources.')} "
+            f"(resources: {', '.join(pipeline.recipes)})"
+        )
+    click.echo(explain_key(loaded, key))
 
 
 def _exit_interrupted(message: str, code: int, error_class: str) -> NoReturn:

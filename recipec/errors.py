@@ -112,6 +112,8 @@ class DataLoaderError(Exception):
         super().__init__(message)
         self.message = message
         self.context: dict[str, Any] = context
+        self.summary: Any = None
+        """A run's error: the run's summary (what committed, failed and was skipped)."""
 
     def render(self) -> str:
         return self.message
@@ -167,6 +169,10 @@ class Interrupted(DataLoaderError):
         super().__init__(message, signal=signal_number, **context)
         self.exit_code = 128 + signal_number
         """130 for SIGINT, 143 for SIGTERM, as shells report them."""
+
+
+class RunFailed(DataLoaderError):
+    """Several resources of a run failed: each is named, with its error."""
 
 
 class UsageError(DataLoaderError):

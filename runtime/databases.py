@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.plan import ATTACHED, ExtractStep
+from recipec.compiler.plan import ExtractStep
 from recipec.errors import ConnectorError
 from recipec.registry import require
 from recipec.runtime import engine, source_types, transient
@@ -34,6 +35,8 @@ DRIVERS = {
     "mysql": ("mysql+pymysql", "pymysql", "mysql"),
 }
 """Source type -> (SQLAlchemy driver name, driver module, extra that installs it)."""
+
+_ATTACHING = threading.Lock()
 
 
 def describe(step: ExtractStep) -> str:
@@ -109,7 +112,8 @@ def attach(
     *,
     cursor_range: bool = False,
 ) -> None:
-    """Attach the source database read-only under `ATTACHED`.
+    """Attach the source database read-only under `step.attached_as` (once a run: units
+    reading the same database share it).
 
     A read of a cursor range (an incremental run, a backfill window) is one query, which the
     source can serve from an index on the cursor. DuckDB's postgres scanner would otherwise
@@ -119,9 +123,11 @@ def attach(
     if cursor_range and step.scanner == "postgres":
         connection.execute("SET pg_use_ctid_scan = false")
     target = exp.Literal.string(connection_string(step, config)).sql("duckdb")
-    statement = f'ATTACH {target} AS "{ATTACHED}" (TYPE {step.scanner}, READ_ONLY)'
+    name = exp.to_identifier(step.attached_as, quoted=True).sql("duckdb")
+    statement = f"ATTACH IF NOT EXISTS {target} AS {name} (TYPE {step.scanner}, READ_ONLY)"
     try:
-        connection.execute(statement)
+        with _ATTACHING:  # the run's units share the engine, where an attachment is global
+            connection.execute(statement)
     except duckdb.Error as exc:
         raise connector_error(exc, step) from None
 
@@ -192,9 +198,10 @@ def _enum_as_text(duckdb_type: str) -> str:
     return "VARCHAR" + "[]" * depth
 
 
-def _source_query(connection: duckdb.DuckDBPyConnection, scanner: str, sql: str) -> list[Any]:
+def _source_query(connection: duckdb.DuckDBPyConnection, step: ExtractStep, sql: str) -> list[Any]:
     """Rows of a query the source runs itself (through the attached scanner)."""
-    function = exp.func(f"{scanner}_query", exp.Literal.string(ATTACHED), exp.Literal.string(sql))
+    attached = exp.Literal.string(step.attached_as or "")
+    function = exp.func(f"{step.scanner}_query", attached, exp.Literal.string(sql))
     return connection.execute(exp.select(exp.Star()).from_(function).sql("duckdb")).fetchall()
 
 
@@ -211,14 +218,14 @@ def _postgres_types(
         query = sqlglot.parse_one(config.get("query") or "", read="postgres")
         assert isinstance(query, exp.Query)  # validated when the recipe compiled
         relation = query.subquery()
-    rows = _source_query(connection, "postgres", source_types.postgres_typeof_sql(relation, names))
+    rows = _source_query(connection, step, source_types.postgres_typeof_sql(relation, names))
     if not rows:
         return {}
     oids = dict(zip(names, rows[0], strict=True))
     statement = source_types.postgres_type_names_sql(sorted(set(oids.values())))
     named = {
         oid: (domain, name)
-        for oid, domain, name in _source_query(connection, "postgres", statement)
+        for oid, domain, name in _source_query(connection, step, statement)
     }
     return {name: named[oid] for name, oid in oids.items() if oid in named}
 
@@ -243,10 +250,10 @@ def _mysql_json_columns(connection: duckdb.DuckDBPyConnection, step: ExtractStep
     if not step.config.get("table"):
         return set()
     schema, table = source_types.table_parts(step.config["table"])
-    version = _source_query(connection, "mysql", "SELECT VERSION()")[0][0]
+    version = _source_query(connection, step, "SELECT VERSION()")[0][0]
     mariadb = source_types.has_json_checks(str(version))
     statement = source_types.mysql_json_sql(table, schema, mariadb=mariadb)
-    return {str(row[0]) for row in _source_query(connection, "mysql", statement)}
+    return {str(row[0]) for row in _source_query(connection, step, statement)}
 
 
 _PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)

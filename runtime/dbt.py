@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from recipec.compiler.plan import DbtStep
 from recipec.errors import DataLoaderError
 from recipec.registry import require
+
+_INVOKING = threading.Lock()
 
 PROFILE_TARGET = "recipec"
 """The target of the profile recipec writes."""
@@ -61,7 +64,8 @@ def run_dbt(step: DbtStep, destination: dict[str, Any], folder: Path) -> list[Db
     password = destination.get("password") or ""
     os.environ[PASSWORD_VARIABLE] = password  # the profile reads it: no file holds it
     try:
-        outcome = dbtRunner().invoke(args)
+        with _INVOKING:  # dbt's runner keeps process-wide state: one invocation at a time
+            outcome = dbtRunner().invoke(args)
     finally:
         os.environ.pop(PASSWORD_VARIABLE, None)
         _release_duckdb()
@@ -91,8 +95,9 @@ def check_connection(step: DbtStep) -> None:
         args += ["--target", step.target]
     said: list[str] = []
     runner = dbtRunner(callbacks=[lambda event: said.append(_debug_result(event))])
-    outcome = runner.invoke([*args, "--no-send-anonymous-usage-stats", "--quiet"])
-    _release_duckdb()
+    with _INVOKING:
+        outcome = runner.invoke([*args, "--no-send-anonymous-usage-stats", "--quiet"])
+        _release_duckdb()
     if not outcome.success:
         where = f"{step.profiles_dir}/profiles.yml" if step.profiles_dir else "the profile"
         where += f", target {step.target}" if step.target else ""

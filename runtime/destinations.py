@@ -58,6 +58,15 @@ class WriteResult:
 
 
 class DestinationSession(Protocol):
+    def prepare(self, write: WriteStep, commit: CommitStateStep) -> None:
+        """Before the transaction, one unit at a time: create what units share (schemas,
+        recipec's tables), so concurrent transactions do not race to create them."""
+        ...
+
+    def cancel(self) -> None:
+        """Cancel what runs on the destination's server (from another thread)."""
+        ...
+
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None: ...
 
     def write(self, request: WriteRequest) -> WriteResult: ...
@@ -109,6 +118,13 @@ class DuckDBSession:
     def __init__(self, connection: duckdb.DuckDBPyConnection, progress: Progress) -> None:
         self.connection = connection
         self.progress = progress
+
+    def prepare(self, write: WriteStep, commit: CommitStateStep) -> None:
+        for statement in [*write.setup_sql, *(commit.setup_sql if commit.in_destination else [])]:
+            self.connection.execute(statement)
+
+    def cancel(self) -> None:
+        """The engine's connection is interrupted by the executor."""
 
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
         if step.read_sql is None:
@@ -215,6 +231,9 @@ class PluginSession(DuckDBSession):
         self.config = config
         self.recipe_name = recipe_name
         self.batch_size = batch_size
+
+    def prepare(self, write: WriteStep, commit: CommitStateStep) -> None:
+        """A plug-in creates its own tables."""
 
     def read_state(self, step: CommitStateStep, recipe_name: str) -> State | None:
         return None
@@ -516,6 +535,13 @@ class PostgresSession:
             self.server.cursor().copy_expert(load, text)
         except self.errors.Error as exc:
             raise self._error(exc, "cannot store the loaded rows' hashes in") from None
+
+    def prepare(self, write: WriteStep, commit: CommitStateStep) -> None:
+        """Its state tables are created in `read_state`, under a lock of the server's."""
+
+    def cancel(self) -> None:
+        with contextlib.suppress(Exception):
+            self.server.cancel()
 
     def commit(self) -> None:
         try:

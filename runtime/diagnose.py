@@ -8,7 +8,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.plan import Plan
+from recipec.compiler.plan import Unit
 from recipec.compiler.types import parse_type
 from recipec.runtime.binding import input_query
 from recipec.runtime.engine import execute
@@ -18,7 +18,7 @@ ROW = "_recipec_row"
 
 
 def explain_cast_failure(
-    connection: duckdb.DuckDBPyConnection, plan: Plan, stage_sql: str, values: dict[str, Any]
+    connection: duckdb.DuckDBPyConnection, unit: Unit, stage_sql: str, values: dict[str, Any]
 ) -> str | None:
     """The first value that does not fit a `cast` step, described for a person; or None.
 
@@ -26,11 +26,11 @@ def explain_cast_failure(
     in file order.
     """
     numbered = _numbered(sqlglot.parse_one(stage_sql, read="duckdb"))
-    keys = _keys(plan)
+    keys = _keys(unit)
     threads = connection.execute("SELECT current_setting('threads')").fetchone()
     connection.execute("SET threads = 1")
     try:
-        for step in plan.transforms:
+        for step in unit.transforms:
             if step.type != "cast":
                 continue
             for column, type_name in step.config.get("columns", {}).items():
@@ -48,10 +48,10 @@ def explain_cast_failure(
     return None
 
 
-def _keys(plan: Plan) -> list[str]:
+def _keys(unit: Unit) -> list[str]:
     """Columns that name a row of a database source: the merge keys, then the cursor."""
-    keys = list(plan.write.merge_keys)
-    incremental = plan.extract.incremental
+    keys = list(unit.write.merge_keys)
+    incremental = unit.extract.incremental
     if incremental and incremental.cursor_column and incremental.cursor_column not in keys:
         keys.append(incremental.cursor_column)
     return keys

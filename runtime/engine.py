@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,53 +25,151 @@ would otherwise name the catalog after the file, and `recipec.duckdb` would coll
 `recipec` state schema)."""
 
 
-def connect(
-    database: str | None,
-    *,
-    threads: int | None,
-    memory_limit: str | None,
-    preserve_order: bool = False,
-    temp_directory: str | None = None,
-) -> duckdb.DuckDBPyConnection:
-    """An engine with the destination database attached (or in-memory only).
+class Engine:
+    """The one DuckDB instance a run stages and transforms in, shared by its units: each unit
+    works in a connection of its own (its own transaction), and a DuckDB destination file is
+    attached once (DuckDB lets one process attach a file once).
 
     Timestamps compare in UTC; DuckDB's own progress bar never prints (it would corrupt
     `--format json` on stdout). Tables have no row order, so DuckDB may write rows in the order
     its threads finish (faster, less memory) unless the recipe asks to keep the source's. What
     DuckDB spills goes to `temp_directory` (the run's own scratch folder).
     """
-    connection = duckdb_connection.connect()
-    connection.execute("SET TimeZone = 'UTC'")
-    if not preserve_order:
-        connection.execute("SET preserve_insertion_order = false")
-    connection.execute("SET enable_progress_bar = true")
-    connection.execute("SET enable_progress_bar_print = false")
-    if temp_directory:
-        connection.execute(f"SET temp_directory = {exp.Literal.string(temp_directory).sql()}")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
-    if memory_limit:
-        connection.execute(f"SET memory_limit = {exp.Literal.string(memory_limit).sql()}")
-    if database is None or database == ":memory:":
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        preserve_order: bool = False,
+        temp_directory: str | None = None,
+    ) -> None:
+        self.instance = duckdb_connection.connect()
+        settings = ["SET enable_progress_bar_print = false"]
+        if temp_directory:
+            settings.append(f"SET temp_directory = {exp.Literal.string(temp_directory).sql()}")
+        if threads:
+            settings.append(f"SET threads = {int(threads)}")
+        if memory_limit:
+            settings.append(f"SET memory_limit = {exp.Literal.string(memory_limit).sql()}")
+        for setting in settings:
+            self.instance.execute(setting)
+        self.preserve_order = preserve_order
+        self.attached: dict[str, str] = {}
+        """Database file -> the name it is attached under."""
+        self.setup_lock = threading.Lock()
+        """Held while a unit creates what units share (schemas, recipec's tables): DuckDB
+        fails one of two transactions that create the same catalog entry."""
+        self._files = threading.Condition()
+        """Guards `attached`, `_users` and `_released`."""
+        self._users: dict[str, int] = {}
+        """Database file -> connections using it now."""
+        self._released: set[str] = set()
+        """Files handed to another DuckDB instance (dbt's) until it is done with them."""
+        self._file_of: dict[int, str] = {}
+
+    def connect(self, database: str | None) -> duckdb.DuckDBPyConnection:
+        """A connection of its own, using `database` (a DuckDB file, attached on first use).
+        Give it back with `disconnect`."""
+        connection = self.instance.cursor()
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute("SET enable_progress_bar = true")
+        if not self.preserve_order:
+            connection.execute("SET preserve_insertion_order = false")
+        if database is None or database == ":memory:":
+            return connection
+        key = os.path.abspath(database)
+        try:
+            with self._files:
+                self._files.wait_for(lambda: key not in self._released)
+                name = self._attach(database, key)
+                self._users[key] = self._users.get(key, 0) + 1
+                self._file_of[id(connection)] = key
+            connection.execute(f"USE {exp.to_identifier(name, quoted=True)}")
+        except BaseException:
+            self.disconnect(connection)
+            raise
         return connection
-    try:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConnectorError(
-            f"cannot create the folder of DuckDB database '{database}': {exc.strerror}",
-            database=database,
-        ) from None
-    attach = exp.Attach(
-        this=exp.alias_(exp.Literal.string(database), exp.to_identifier(DESTINATION, quoted=True))
-    )
-    try:
-        connection.execute(attach.sql("duckdb"))
-    except duckdb.Error as exc:
+
+    def disconnect(self, connection: duckdb.DuckDBPyConnection) -> None:
+        with self._files:
+            key = self._file_of.pop(id(connection), None)
+            if key is not None:
+                self._users[key] -= 1
+                self._files.notify_all()
         connection.close()
-        message = f"cannot open DuckDB database '{database}': {first_line(exc)}"
-        raise transient.connector_error(message, exc, database=database) from None
-    connection.execute(f'USE "{DESTINATION}"')
-    return connection
+
+    @contextlib.contextmanager
+    def released(self, database: str) -> Iterator[None]:
+        """Detach a DuckDB file while another DuckDB instance in this process (dbt-duckdb's)
+        works in it: DuckDB opens a file once per process. Waits for the units using it to
+        finish; units that want it meanwhile wait for it to come back."""
+        key = os.path.abspath(database)
+        with self._files:
+            self._files.wait_for(lambda: not self._users.get(key) and key not in self._released)
+            self._released.add(key)
+            name = self.attached.pop(key, None)
+            try:
+                if name is not None:
+                    self.instance.execute(f"DETACH {exp.to_identifier(name, quoted=True).sql()}")
+            except BaseException:
+                self._released.discard(key)
+                raise
+        try:
+            yield
+        finally:
+            with self._files:
+                self._released.discard(key)
+                self._files.notify_all()
+
+    def _attach(self, database: str, key: str) -> str:
+        """The name `database` is attached under (with `_files` held)."""
+        if key in self.attached:
+            return self.attached[key]
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConnectorError(
+                f"cannot create the folder of DuckDB database '{database}': {exc.strerror}",
+                database=database,
+            ) from None
+        taken = set(self.attached.values())
+        name = next(
+            n
+            for n in (DESTINATION, *(f"{DESTINATION}_{i}" for i in itertools.count(1)))
+            if n not in taken
+        )
+        attach = exp.Attach(
+            this=exp.alias_(exp.Literal.string(database), exp.to_identifier(name, quoted=True))
+        )
+        try:
+            self.instance.execute(attach.sql("duckdb"))
+        except duckdb.Error as exc:
+            message = f"cannot open DuckDB database '{database}': {first_line(exc)}"
+            raise transient.connector_error(message, exc, database=database) from None
+        self.attached[key] = name
+        return name
+
+    def close(self) -> None:
+        self.instance.close()
+
+
+def connect(
+    database: str | None = None,
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    preserve_order: bool = False,
+    temp_directory: str | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """An engine of its own, using `database` (or in-memory only)."""
+    engine = Engine(
+        threads=threads,
+        memory_limit=memory_limit,
+        preserve_order=preserve_order,
+        temp_directory=temp_directory,
+    )
+    return engine.connect(database)
 
 
 def table_exists(connection: duckdb.DuckDBPyConnection, table: exp.Table) -> bool:

@@ -1,12 +1,12 @@
-"""Execute a plan: one visitor method per step, all data work inside one DuckDB transaction.
+"""Execute one unit of a plan: one visitor method per step, all data work in one transaction.
 
     prepare (files, secrets) -> connect -> load state -> BEGIN
       -> extract -> transform -> stage -> write -> commit_state (state row, COMMIT)
-      -> save the state backend's copy
+      -> save the state backend's copy -> dbt (if the unit asks for it)
 
 A failure before COMMIT rolls everything back: the destination table and the saved state are as
 they were. A crash after COMMIT but before the backend is saved is repaired by the next run,
-which trusts the state in the destination.
+which trusts the state in the destination. `scheduler` runs a plan's units.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import logging
 import os
 import queue
 import time
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +41,7 @@ from recipec.compiler.plan import (
     Plan,
     StageStep,
     TransformStep,
+    Unit,
     WriteStep,
 )
 from recipec.errors import (
@@ -55,7 +55,6 @@ from recipec.errors import (
 )
 from recipec.registry import (
     get_source,
-    import_plugins,
 )
 from recipec.runtime import (
     binding,
@@ -63,7 +62,6 @@ from recipec.runtime import (
     destinations,
     diagnose,
     engine,
-    interrupts,
     scratch,
     source_types,
 )
@@ -85,15 +83,13 @@ class StepTiming:
 
 
 @dataclass
-class RunSummary:
-    """What a run did; returned by the API, printed by the CLI."""
+class ResourceSummary:
+    """What a run did with one resource (one unit of the plan)."""
 
-    recipe: str
+    resource: str
     status: str
-    """`success`, `up_to_date` (nothing new to load) or `failed`."""
-    run_id: str
-    plan_fingerprint: str
-    recipec_version: str
+    """`success`, `up_to_date` (nothing new to load), `failed`, `skipped` (a dependency
+    failed, or the run stopped first) or `interrupted`."""
     table: str
     rows_read: int = 0
     rows_written: int = 0
@@ -107,20 +103,42 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     dbt: list[dict[str, Any]] = field(default_factory=list)
     """What dbt ran after the load: each model's and test's name, type, status, seconds."""
+    error: str | None = None
+    """Why it failed, or why it was skipped."""
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did; returned by the API, printed by the CLI."""
+
+    recipe: str
+    status: str
+    """`success` (every resource loaded, or had nothing new: `up_to_date`), `failed` or
+    `interrupted`."""
+    run_id: str
+    plan_fingerprint: str
+    recipec_version: str
+    resources: list[ResourceSummary] = field(default_factory=list)
+    """In the plan's order."""
+    rows_read: int = 0
+    rows_written: int = 0
+    duration_seconds: float = 0.0
+
+    def resource(self, name: str) -> ResourceSummary:
+        return next(r for r in self.resources if r.resource == name)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _combined(summaries: list[RunSummary]) -> RunSummary:
-    """One summary for a run made of backfill windows."""
+def _combined(summaries: list[ResourceSummary]) -> ResourceSummary:
+    """One summary for a load made of backfill windows."""
     last = summaries[-1]
-    total = RunSummary(
-        recipe=last.recipe,
+    total = ResourceSummary(
+        resource=last.resource,
         status="success" if any(s.status == "success" for s in summaries) else last.status,
-        run_id=last.run_id,
-        plan_fingerprint=last.plan_fingerprint,
-        recipec_version=last.recipec_version,
         table=last.table,
         rows_read=sum(s.rows_read for s in summaries),
         rows_written=sum(s.rows_written for s in summaries),
@@ -128,6 +146,7 @@ def _combined(summaries: list[RunSummary]) -> RunSummary:
         watermark=next((s.watermark for s in reversed(summaries) if s.watermark), None),
         full_refresh=last.full_refresh,
         windows=len(summaries),
+        started_at=summaries[0].started_at,
     )
     for summary in summaries:
         total.steps.extend(summary.steps)
@@ -135,14 +154,21 @@ def _combined(summaries: list[RunSummary]) -> RunSummary:
     return total
 
 
-def _import_plan_plugins(plan: Plan) -> None:
-    try:
-        import_plugins(plan.plugins, search_paths=[*plan.plugin_paths, "."])
-    except ImportError as exc:
-        raise RecipeError(
-            f"cannot import plug-in module of the plan: {exc} (plug-ins are imported from "
-            f"{', '.join([*plan.plugin_paths, '.'])} and the installed packages)"
-        ) from None
+@dataclass
+class RunContext:
+    """What every unit of one run shares: the engine, the state, the options."""
+
+    plan: Plan
+    backend: StateBackend
+    engine: engine.Engine
+    scratch: scratch.RunFolder
+    run_id: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    """The vars the plan's secrets read (a plan keeps only their names)."""
+    full_refresh: bool = False
+    refuse_stale: bool = False
+    """A saved plan: refuse it when its recipe files or destination table changed since."""
+    progress: Progress = field(default_factory=lambda: Progress(enabled=False))
 
 
 _CRASH_COUNTS: dict[str, int] = {}
@@ -159,74 +185,75 @@ def _crash_point(name: str) -> None:
         os._exit(70)
 
 
-class Executor:
-    """Runs one plan once (retrying transient failures per `runtime.retries`)."""
+class UnitExecutor:
+    """Runs one unit of a plan once (retrying transient failures per `runtime.retries`)."""
 
-    def __init__(
-        self,
-        plan: Plan,
-        state_backend: StateBackend,
-        *,
-        full_refresh: bool = False,
-        progress: Progress | None = None,
-        refuse_stale: bool = False,
-        vars: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.plan = plan
-        self.vars = dict(vars or {})
-        """The vars the plan's secrets read (a plan keeps only their names)."""
-        self.backend = state_backend
-        self.full_refresh = full_refresh
-        self.refuse_stale = refuse_stale
-        """A saved plan: refuse it when its recipe files or destination table changed since."""
-        self.progress = progress or Progress(enabled=False)
+    def __init__(self, unit: Unit, context: RunContext) -> None:
+        self.unit = unit
+        self.context = context
+        self.plan = context.plan
+        self.backend = context.backend
+        self.vars = context.vars
+        self.full_refresh = context.full_refresh
+        self.refuse_stale = context.refuse_stale
+        self.progress = context.progress
+        self.scratch = context.scratch
         self.window: tuple[str, str] | None = None
         """The backfill window this attempt reads, if any."""
+        self.committed: list[str] = []
+        """What this unit has committed so far (a table, or backfill windows), for messages."""
+        self.live: duckdb.DuckDBPyConnection | None = None
+        """The engine connection while an attempt runs (what `interrupt` interrupts)."""
+        self.stopping = False
 
-    def run(self) -> RunSummary:
+    def interrupt(self) -> None:
+        """Stop the run (from another thread): cancel the statement in flight; what is not
+        committed rolls back."""
+        self.stopping = True
+        connection = self.live
+        if connection is not None:
+            with contextlib.suppress(duckdb.Error):
+                connection.interrupt()
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.cancel()
+
+    def run(self) -> ResourceSummary:
         import tenacity
 
-        retries = int(self.plan.runtime.get("retries", 0))
+        retries = int(self.unit.runtime.get("retries", 0))
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(retries + 1),
-            wait=tenacity.wait_exponential(multiplier=0.5, max=10),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=10) + tenacity.wait_random(0, 0.5),
             retry=tenacity.retry_if_exception_type(TransientError),
             before_sleep=self._log_retry,
             reraise=True,
         )
-        self.committed: list[str] = []
-        """What this run has committed so far (a table, or backfill windows), for messages."""
-        self.scratch = scratch.RunFolder()
-        try:
-            with interrupts.interruptible() as interruptions:
-                try:
-                    if self.plan.dbt is not None:  # a profile that cannot connect: load nothing
-                        from recipec.runtime.dbt import check_connection
+        self._log_event("resource started", "resource_started")
+        if self.unit.dbt is not None:  # a profile that cannot connect: load nothing
+            from recipec.runtime.dbt import check_connection
 
-                        check_connection(self.plan.dbt)
-                    summary = self._run_windows(retrying)
-                    if self.plan.dbt is not None:
-                        self._run_dbt(self.plan.dbt, summary)
-                    return summary
-                except BaseException as failure:
-                    interrupted = interruptions.error(failure, self.committed)
-                    if interrupted is None:
-                        raise
-                    raise interrupted from None
-        except DataLoaderError as exc:
-            exc.message = redaction.redact(exc.message)
-            exc.args = (exc.message,)
-            raise
-        finally:
-            self.scratch.close()
+            check_connection(self.unit.dbt)
+        summary = self._run_windows(retrying)
+        if self.unit.dbt is not None:
+            self._run_dbt(self.unit.dbt, summary)
+        return summary
 
-    def _run_dbt(self, step: DbtStep, summary: RunSummary) -> None:
+    @property
+    def _engine_file(self) -> str | None:
+        """The DuckDB file the unit's engine connection works in: a DuckDB destination's."""
+        write = self.unit.write
+        return write.database if write.destination == "duckdb" else None
+
+    def _run_dbt(self, step: DbtStep, summary: ResourceSummary) -> None:
         """dbt, once the load committed and closed the destination (a DuckDB file is dbt's
         to open then)."""
         from recipec.runtime.dbt import run_dbt
 
         began = time.perf_counter()
-        nodes = run_dbt(step, self.write_config, self.scratch.path)
+        file = self._engine_file
+        with self.context.engine.released(file) if file else contextlib.nullcontext():
+            nodes = run_dbt(step, self.write_config, self.scratch.path)
         seconds = round(time.perf_counter() - began, 4)
         summary.dbt = [node.to_dict() for node in nodes]
         summary.steps.append(StepTiming("dbt", seconds, len(nodes)))
@@ -235,11 +262,7 @@ class Executor:
             "step finished", "step_finished", step="dbt", rows=len(nodes), seconds=seconds
         )
 
-    def _run_windows(self, retrying: Any) -> RunSummary:
-        if self.refuse_stale:
-            from recipec.compiler.staleness import check_files
-
-            check_files(self.plan)
+    def _run_windows(self, retrying: Any) -> ResourceSummary:
         windows = self._backfill_windows()
         if not windows:
             return retrying(self._attempt)  # type: ignore[no-any-return]
@@ -254,7 +277,7 @@ class Executor:
 
     def _backfill_windows(self) -> list[tuple[str, str]]:
         """[start, end) windows of `backfill.step` from `initial_value` to `end_value`."""
-        spec = self.plan.extract.incremental
+        spec = self.unit.extract.incremental
         if spec is None or not spec.backfill_step:
             return []
         with duckdb_connection.connect() as scratch:
@@ -281,18 +304,15 @@ class Executor:
 
     # -- one attempt --------------------------------------------------------------------------
 
-    def _attempt(self) -> RunSummary:
+    def _attempt(self) -> ResourceSummary:
         self.started = time.perf_counter()
-        self.summary = RunSummary(
-            recipe=self.plan.name,
+        self.summary = ResourceSummary(
+            resource=self.unit.name,
             status="success",
-            run_id=uuid.uuid4().hex,
-            plan_fingerprint=self.plan.fingerprint,
-            recipec_version=__version__,
-            table=self.plan.write.table,
+            table=self.unit.write.table,
             full_refresh=self.full_refresh,
+            started_at=datetime.now(timezone.utc).isoformat(),
         )
-        self._log_event("run started", "run_started")
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
         self.stage_statement: str | None = None
         self.streamed_query: binding.StreamedQuery | None = None
@@ -305,38 +325,36 @@ class Executor:
         self.nothing_to_load = False
         self.held = contextlib.ExitStack()
         """Locks held until the attempt ends."""
-        _import_plan_plugins(self.plan)
-        self.extract_config, self.write_config = resolve_secrets(self.plan, self.vars)
-        parameters = transform_parameters(self.plan, self.vars)
-        self._prepare_files(self.plan.extract)
+        self.extract_config, self.write_config = resolve_secrets(self.plan, self.unit, self.vars)
+        parameters = transform_parameters(self.plan, self.unit, self.vars)
+        self._prepare_files(self.unit.extract)
 
-        write = self.plan.write
-        holds_state = self.plan.commit.in_destination
-        self.connection = engine.connect(
-            write.database if write.destination == "duckdb" else None,
-            threads=self.plan.runtime.get("parallelism"),
-            memory_limit=self.plan.runtime.get("memory_limit"),
-            preserve_order=bool(self.plan.runtime.get("preserve_order")),
-            temp_directory=str(self.scratch.path / "duckdb"),
-        )
+        write = self.unit.write
+        holds_state = self.unit.commit.in_destination
+        self.connection = self.context.engine.connect(self._engine_file)
+        self.live = self.connection
         for name, value in parameters.items():  # read by the SQL as getvariable(name)
             self.connection.execute(f"SET VARIABLE {name} = $value", {"value": value})
         try:
             self.session = self._open_session(write)
         except BaseException:
-            self.connection.close()
+            self.context.engine.disconnect(self.connection)
             raise
         try:
             if self.refuse_stale:
                 self._refuse_stale_table()
             if not holds_state:  # the backend is the only copy: hold it for the run
-                self.held.enter_context(self.backend.lock(self.plan.name))
+                self.held.enter_context(self.backend.lock(self.unit.state_key))
+            with self.context.engine.setup_lock:  # what units share, created one at a time
+                self.session.prepare(write, self.unit.commit)
             self.previous = self._load_state(holds_state)
-            self._bind_incremental(self.plan.extract)
-            self._check_schema_lock(self.plan.extract)
-            self._open_database_source(self.plan.extract)
+            self._bind_incremental(self.unit.extract)
+            self._check_schema_lock(self.unit.extract)
+            self._open_database_source(self.unit.extract)
             self.connection.execute("BEGIN TRANSACTION")
-            for step in self.plan.steps:
+            for step in self.unit.steps:
+                if self.stopping:
+                    raise KeyboardInterrupt  # the run was interrupted: roll back
                 if isinstance(step, DbtStep):
                     continue  # after the commit (see `_run_dbt`)
                 if self.nothing_to_load and not isinstance(step, CommitStateStep):
@@ -365,13 +383,22 @@ class Executor:
             raise
         finally:
             self.session.close()
+            self.context.engine.disconnect(self.connection)
+            self.live = None
             self.held.close()
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
+        self.summary.finished_at = datetime.now(timezone.utc).isoformat()
         return self.summary
 
     def _event(self, event: str, **fields: Any) -> dict[str, Any]:
         """A structured event's fields (a JSON line with --log-format json): the run's id too."""
-        return {"event": event, "run_id": self.summary.run_id, "recipe": self.plan.name, **fields}
+        return {
+            "event": event,
+            "run_id": self.context.run_id,
+            "recipe": self.plan.name,
+            "resource": self.unit.name,
+            **fields,
+        }
 
     def _log_event(self, message: str, event: str, **fields: Any) -> None:
         log.info(message, extra={"fields": self._event(event, **fields)})
@@ -389,7 +416,7 @@ class Executor:
         """Name the step, column, value and file row that did not fit (the stage is a view
         when streaming, so this can surface while writing)."""
         detail = self.stage_statement and diagnose.explain_cast_failure(
-            self.connection, self.plan, self.stage_statement, self.values
+            self.connection, self.unit, self.stage_statement, self.values
         )
         return TransformError(
             detail or f"a value does not fit its column: {engine.first_line(exc)}",
@@ -414,7 +441,7 @@ class Executor:
             self.progress,
             self.write_config,
             self.plan.name,
-            int(self.plan.runtime.get("batch_size", 50_000)),
+            int(self.unit.runtime.get("batch_size", 50_000)),
         )
 
     def _refuse_stale_table(self) -> None:
@@ -422,11 +449,11 @@ class Executor:
         holds it with another type (extra columns are fine). Not when the run replaces it."""
         from recipec.compiler.staleness import check_table, table_mismatches
 
-        write, expected = self.plan.write, self.plan.output_schema
+        write, expected = self.unit.write, self.unit.output_schema
         if expected is None or self.full_refresh or write.write_mode == "overwrite":
             return
         target = table_expression(write.table)
-        zones = [name for step in self.plan.transforms for name in step.zone_sensitive]
+        zones = [name for step in self.unit.transforms for name in step.zone_sensitive]
         if type(self.session) is destinations.DuckDBSession:
             actual = self.connection.execute(
                 "SELECT column_name, data_type FROM information_schema.columns WHERE "
@@ -468,25 +495,25 @@ class Executor:
 
     def _load_state(self, holds_state: bool) -> State | None:
         if not holds_state:
-            return None if self.full_refresh else self.backend.load(self.plan.name)
+            return None if self.full_refresh else self.backend.load(self.unit.state_key)
         try:
-            backend_state = self.backend.load(self.plan.name)
+            backend_state = self.backend.load(self.unit.state_key)
         except StateError as exc:  # only a copy: the destination holds the truth
             log.warning("%s; it will be rewritten from the destination's state", exc.message)
             backend_state = None
-        stored = self.session.read_state(self.plan.commit, self.plan.name)
+        stored = self.session.read_state(self.unit.commit, self.unit.state_key)
         if stored is not None and not stored.same_data(backend_state):
             log.warning(
                 "the saved state of %s differs from the state committed in the destination; "
                 "trusting the destination and refreshing the saved copy",
-                self.plan.name,
+                self.unit.state_key,
             )
             self.backend.save(stored)
         if stored is None and backend_state is not None:
             log.warning(
                 "the destination holds no state for %s (was it rebuilt?); ignoring the saved "
                 "copy and loading from the start",
-                self.plan.name,
+                self.unit.state_key,
             )
         return None if self.full_refresh else stored
 
@@ -601,7 +628,7 @@ class Executor:
         self.source_attached = True
 
     def _chunk_bounds(self, low_high: Any) -> list[tuple[int, int]]:
-        step = self.plan.extract
+        step = self.unit.extract
         bounds = databases.chunk_bounds(*(low_high or (None, None)), step.chunks)
         if bounds:
             self.summary.notes.append(f"read in {len(bounds)} ranges of {step.chunk_column}")
@@ -609,13 +636,13 @@ class Executor:
 
     def _chunking(self) -> bool:
         """Chunk a full read only: an incremental read is small, and ordered by the cursor."""
-        step = self.plan.extract
+        step = self.unit.extract
         return step.chunks > 1 and bool(step.chunk_column) and self.values.get("watermark") is None
 
     def _chunked(self, stage_sql: str) -> str:
         if not self._chunking() or not self.source_attached:
             return stage_sql
-        step = self.plan.extract
+        step = self.unit.extract
         # The key range of the whole relation (a superset of what the read returns), asked of
         # the relation itself: DuckDB's mysql scanner cannot aggregate over a subquery.
         relation = binding.source_select(stage_sql).find(exp.From).this  # type: ignore[union-attr]
@@ -643,7 +670,7 @@ class Executor:
             for table in databases.read_with_driver(step, config, chunk_values, batch_size, text):
                 tables.put(table)
 
-        workers = min(len(bounds), int(self.plan.runtime.get("parallelism") or 4))
+        workers = min(len(bounds), int(self.unit.runtime.get("parallelism") or 4))
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             futures = [pool.submit(read, low, high) for low, high in bounds]
             pending = set(futures)
@@ -657,7 +684,7 @@ class Executor:
 
     def _ingest_driver_rows(self, step: ExtractStep) -> int:
         rows = 0
-        batch_size = int(self.plan.runtime.get("batch_size", 50_000))
+        batch_size = int(self.unit.runtime.get("batch_size", 50_000))
         with self.progress.task(f"extract {step.label}") as task:
             for table in self._driver_batches(step, batch_size):
                 if not self.driver_types:
@@ -697,7 +724,7 @@ class Executor:
         spec = step.incremental
         context = ReadContext(
             recipe_name=self.plan.name,
-            batch_size=int(self.plan.runtime.get("batch_size", 50_000)),
+            batch_size=int(self.unit.runtime.get("batch_size", 50_000)),
             cursor_column=spec.cursor_column if spec else None,
             watermark=self.values.get("watermark"),
         )
@@ -766,14 +793,14 @@ class Executor:
             found = {name.lower() for name, _ in self.driver_types}
             introspected = [
                 (c.name, c.duckdb_type)
-                for c in self.plan.extract.source_schema or []
+                for c in self.unit.extract.source_schema or []
                 if c.name.lower() not in found
             ]
             present = [name for name, _ in self._columns(f'"{BATCHES}"')]
             declared = self.driver_types + introspected
             return binding.read_from(stage_sql, BATCHES, declared, present)
         if self.source_attached:
-            casts = databases.scanner_casts(self.connection, self.plan.extract, self.values)
+            casts = databases.scanner_casts(self.connection, self.unit.extract, self.values)
             return binding.cast_source(stage_sql, casts)
         return stage_sql
 
@@ -783,24 +810,24 @@ class Executor:
             bound = binding.bind_stage(
                 self.connection,
                 stage_sql,
-                self.plan.transforms,
+                self.unit.transforms,
                 self.values,
                 self._file_columns(step)
-                if self.plan.transforms and not self.read_from_batches
+                if self.unit.transforms and not self.read_from_batches
                 else None,
             )
         except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
-            if self.plan.extract.reader != "database":
+            if self.unit.extract.reader != "database":
                 raise
-            raise databases.connector_error(exc, self.plan.extract) from None
+            raise databases.connector_error(exc, self.unit.extract) from None
         statement = bound.sql
         if step.read_sql:
             statement = self._read_with_keys(step, statement)
-        batch_size = int(self.plan.runtime.get("batch_size", 50_000))
+        batch_size = int(self.unit.runtime.get("batch_size", 50_000))
         run_python_steps(
             self.connection,
             statement,
-            self.plan.transforms,
+            self.unit.transforms,
             self.values,
             batch_size,
         )
@@ -819,9 +846,9 @@ class Executor:
             try:
                 engine.execute(self.connection, statement, self.values)
             except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
-                if self.plan.extract.reader != "database":
+                if self.unit.extract.reader != "database":
                     raise
-                raise databases.connector_error(exc, self.plan.extract) from None
+                raise databases.connector_error(exc, self.unit.extract) from None
         if not step.materialize:
             return None
         self.stage_rows = self._count(STAGE)
@@ -840,11 +867,11 @@ class Executor:
         try:
             engine.execute(self.connection, read_sql, self.values)
         except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
-            if self.plan.extract.reader != "database":
+            if self.unit.extract.reader != "database":
                 raise
-            raise databases.connector_error(exc, self.plan.extract) from None
-        if self.plan.commit.in_destination:
-            known = self.session.load_keys(self.plan.commit, self.plan.name)
+            raise databases.connector_error(exc, self.unit.extract) from None
+        if self.unit.commit.in_destination:
+            known = self.session.load_keys(self.unit.commit, self.unit.state_key)
         else:
             cursor = self.previous.cursor if self.previous else None
             known = engine.keys_table(self.connection, cursor.boundary_keys if cursor else [])
@@ -860,8 +887,8 @@ class Executor:
     def _file_columns(self, step: StageStep) -> list[tuple[str, str]] | None:
         """The source files' columns, when the compile in this process sniffed these very files
         (so the run does not sniff them again)."""
-        extract = self.plan.extract
-        if not self.plan.transforms or self.read_from_batches:
+        extract = self.unit.extract
+        if not self.unit.transforms or self.read_from_batches:
             return None  # only the transforms' checks need them
         if extract.reader != "duckdb" or not extract.path:
             return None
@@ -877,7 +904,7 @@ class Executor:
         row can move between them unless they split the key."""
         if not self.source_attached or step.source_keys is None:
             return False
-        chunk = self.plan.extract.chunk_column
+        chunk = self.unit.extract.chunk_column
         if self._chunking() and chunk not in step.source_keys:
             return False
         relation = binding.source_select(step.sql).find(exp.From).this  # type: ignore[union-attr]
@@ -895,7 +922,7 @@ class Executor:
             return False
         if step.legacy_boundary_sql and self.values.get("legacy_hashes"):
             return False
-        write = self.plan.write
+        write = self.unit.write
         if not destinations.first_write(write):
             return False
         return self.full_refresh or self.session.writes_whole_table(write)
@@ -918,9 +945,9 @@ class Executor:
                     )
                 )
             except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException) as exc:
-                if self.plan.extract.reader != "database":
+                if self.unit.extract.reader != "database":
                     raise
-                raise databases.connector_error(exc, self.plan.extract) from None
+                raise databases.connector_error(exc, self.unit.extract) from None
             self.stage_rows = result.rows
             self.summary.rows_read = result.rows
         else:
@@ -929,10 +956,10 @@ class Executor:
                     step, self.full_refresh, self._columns(STAGE), self.values
                 )
             )
-        written = result.rows if result.rows or self.plan.stage.materialize else self.stage_rows
+        written = result.rows if result.rows or self.unit.stage.materialize else self.stage_rows
         self.summary.notes.extend(result.notes)
         self.summary.rows_written = written
-        if not self.plan.stage.materialize:
+        if not self.unit.stage.materialize:
             self.summary.rows_read = written
         return written
 
@@ -942,13 +969,13 @@ class Executor:
         state = self._next_state(step)
         if step.in_destination:
             values = {
-                "recipe_name": self.plan.name,
+                "recipe_name": self.unit.state_key,
                 "state": state.to_json(),
-                "plan_fingerprint": self.plan.fingerprint,
+                "plan_fingerprint": self.context.plan.fingerprint,
                 "recipec_version": __version__,
-                "run_id": self.summary.run_id,
-                "table_name": self.plan.write.table,
-                "write_mode": "overwrite" if self.full_refresh else self.plan.write.write_mode,
+                "run_id": self.context.run_id,
+                "table_name": self.unit.write.table,
+                "write_mode": "overwrite" if self.full_refresh else self.unit.write.write_mode,
                 "rows_written": self.summary.rows_written,
                 "watermark": state.cursor.watermark if state.cursor else None,
             }
@@ -956,16 +983,16 @@ class Executor:
         _crash_point("before_commit")
         self.session.commit()
         self.committed.append(
-            f"{self.plan.write.table} (window {' to '.join(self.window)})"
+            f"{self.unit.write.table} (window {' to '.join(self.window)})"
             if self.window
-            else self.plan.write.table
+            else self.unit.write.table
         )
         _crash_point("after_commit")
         self.backend.save(state)
 
     def _next_state(self, step: CommitStateStep) -> State:
         previous = self.previous
-        spec = self.plan.extract.incremental
+        spec = self.unit.extract.incremental
         cursor = previous.cursor if previous else None
         if spec is not None and spec.strategy == "cursor" and spec.cursor_column:
             cursor = self._next_cursor(step, spec.cursor_column, cursor)
@@ -977,16 +1004,16 @@ class Executor:
                 info = self.current_files[path]
                 files[path] = FileState(size=info.st_size, mtime_ns=info.st_mtime_ns)
         return State(
-            recipe_name=self.plan.name,
+            recipe_name=self.unit.state_key,
             cursor=cursor,
             files=files,
             checkpoints=previous.checkpoints if previous else {},
             metadata=StateMetadata(
-                plan_fingerprint=self.plan.fingerprint,
+                plan_fingerprint=self.context.plan.fingerprint,
                 recipec_version=__version__,
-                run_id=self.summary.run_id,
+                run_id=self.context.run_id,
                 updated_at=datetime.now(timezone.utc).isoformat(),
-                table=self.plan.write.table,
+                table=self.unit.write.table,
             ),
         )
 
@@ -995,7 +1022,7 @@ class Executor:
         the batch."""
         if self.streamed_query is None:
             return statement
-        target = self.plan.write.table
+        target = self.unit.write.table
         tree = sqlglot.parse_one(statement, read="duckdb")
         for table in list(tree.find_all(exp.Table)):
             if table.name == "_recipec_stage" and not table.db:
@@ -1038,5 +1065,5 @@ class Executor:
         engine.execute(self.connection, step.keys_sql, values)
         if not step.in_destination:
             return engine.keys_of(self.connection)
-        self.session.save_keys(step, {"recipe_name": self.plan.name})  # in its transaction
+        self.session.save_keys(step, {"recipe_name": self.unit.state_key})  # in its transaction
         return []

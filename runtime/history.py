@@ -13,20 +13,27 @@ from recipec.runtime.secrets import resolve_secrets
 
 
 def load_history(plan: Plan, limit: int, vars: dict[str, Any]) -> list[dict[str, Any]]:
-    """The newest `limit` committed loads of the plan's recipe; none before the first."""
-    step, write = plan.commit, plan.write
-    if step.history_sql is None:
-        raise UsageError(
-            f"destination {write.destination} keeps no load history: the recipe's state lives "
-            "in the local state folder (see `recipec show-state`)"
-        )
-    values = {"recipe_name": plan.name, "limit": limit}
-    if write.destination == "duckdb":
-        rows = _duckdb_rows(write.database or ":memory:", step.history_sql, values)
-    else:
-        _, config = resolve_secrets(plan, vars)
-        rows = _postgres_rows(config, step.history_sql, values)
-    return [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in rows]
+    """The newest `limit` committed loads of the plan's resources, newest first; none before
+    the first."""
+    loads = []
+    for unit in plan.units:
+        step, write = unit.commit, unit.write
+        if step.history_sql is None:
+            raise UsageError(
+                f"destination {write.destination} of {unit.name} keeps no load history: its "
+                "state lives in the local state folder (see `recipec show-state`)"
+            )
+        values = {"recipe_name": unit.state_key, "limit": limit}
+        if write.destination == "duckdb":
+            rows = _duckdb_rows(write.database or ":memory:", step.history_sql, values)
+        else:
+            _, config = resolve_secrets(plan, unit, vars)
+            rows = _postgres_rows(config, step.history_sql, values)
+        loads += [
+            {"resource": unit.name, **dict(zip(HISTORY_COLUMNS, row, strict=True))} for row in rows
+        ]
+    loads.sort(key=lambda load: str(load["committed_at"]), reverse=True)
+    return loads[:limit]
 
 
 def _duckdb_rows(database: str, statement: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:

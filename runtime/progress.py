@@ -31,10 +31,14 @@ class _Task:
 
 
 class Progress:
-    """A progress display on stderr; does nothing when disabled (not a terminal, JSON logs)."""
+    """A progress display on stderr, one for the whole run (its units add their tasks to it);
+    does nothing when disabled (not a terminal, JSON logs)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self._lock = threading.Lock()
+        self._shown: RichProgress | None = None
+        self._users = 0
 
     def _display(self) -> RichProgress:
         from rich.progress import (  # only when shown: rich is slow to import
@@ -55,13 +59,35 @@ class Progress:
         )
 
     @contextmanager
+    def _shared(
+        self, description: str, total: float | None
+    ) -> Iterator[tuple[RichProgress, TaskID]]:
+        """The run's display (started by its first task, stopped after its last) and a task."""
+        with self._lock:
+            if self._shown is None:
+                self._shown = self._display()
+                self._shown.start()
+            self._users += 1
+            display = self._shown
+            task_id = display.add_task(description, total=total, status="")
+        try:
+            yield display, task_id
+        finally:
+            with self._lock:
+                display.remove_task(task_id)
+                self._users -= 1
+                if self._users == 0:
+                    display.stop()
+                    self._shown = None
+
+    @contextmanager
     def task(self, description: str) -> Iterator[_Task]:
         """A task advanced by rows (Python sources)."""
         if not self.enabled:
             yield _Task(None, None)
             return
-        with self._display() as display:
-            yield _Task(display, display.add_task(description, total=None, status=""))
+        with self._shared(description, None) as (display, task_id):
+            yield _Task(display, task_id)
 
     @contextmanager
     def statement(self, description: str, connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -70,8 +96,7 @@ class Progress:
             yield
             return
         done = threading.Event()
-        with self._display() as display:
-            task_id = display.add_task(description, total=100, status="")
+        with self._shared(description, 100) as (display, task_id):
 
             def poll() -> None:
                 while not done.wait(0.2):

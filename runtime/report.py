@@ -3,20 +3,48 @@
 from __future__ import annotations
 
 from recipec import duckdb_connection
-from recipec.compiler.plan import Plan
-from recipec.runtime.executor import RunSummary
+from recipec.compiler.plan import Plan, Unit
+from recipec.runtime.executor import ResourceSummary, RunSummary
 
 
 def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
+    """The run, then each resource: its rows, where they went, its steps (or why it failed or
+    was skipped)."""
+    several = len(summary.resources) > 1
+    lines = []
+    if several:
+        counts: dict[str, int] = {}
+        for resource in summary.resources:
+            counts[resource.status] = counts.get(resource.status, 0) + 1
+        lines += [
+            f"{summary.recipe}: {summary.status}  "
+            + ", ".join(f"{n} {status}" for status, n in counts.items())
+            + f"  in {summary.duration_seconds:.2f} s",
+            f"  rows read {summary.rows_read:,}, written {summary.rows_written:,}",
+            "",
+        ]
+    for resource in summary.resources:
+        unit = plan.unit(resource.resource)
+        name = resource.resource if several else summary.recipe
+        lines += _resource_lines(name, resource, unit, preview)
+        if several:
+            lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def _resource_lines(name: str, summary: ResourceSummary, unit: Unit, preview: int) -> list[str]:
+    write = unit.write
+    head = f"{name}: {summary.status}" + (" (full refresh)" if summary.full_refresh else "")
+    if summary.status in ("failed", "skipped", "interrupted"):
+        return [head, f"  {summary.error or ''}".rstrip()]
     rate = summary.rows_read / summary.duration_seconds if summary.duration_seconds else 0.0
-    write = plan.write
     where = f"{write.destination} {write.table}" + (
         f" ({write.database})" if write.database else ""
     )
     lines = [
-        f"{summary.recipe}: {summary.status}" + (" (full refresh)" if summary.full_refresh else ""),
+        head,
         f"  rows read     {summary.rows_read:,}"
-        + (f"  from {plan.extract.label}" if plan.extract.reader == "database" else ""),
+        + (f"  from {unit.extract.label}" if unit.extract.reader == "database" else ""),
         f"  rows written  {summary.rows_written:,}  into {where}, "
         + ("overwrite (full refresh)" if summary.full_refresh else write.write_mode),
         f"  duration      {summary.duration_seconds:.2f} s ({rate:,.0f} rows/s)",
@@ -36,7 +64,7 @@ def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
     if preview and write.destination == "duckdb" and write.database not in (None, ":memory:"):
         lines.append("")
         lines.append(_preview(write.database, write.table, preview))
-    return "\n".join(lines)
+    return lines
 
 
 def _preview(database: str, table: str, rows: int) -> str:

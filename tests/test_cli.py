@@ -39,7 +39,7 @@ def test_run_prints_a_summary_and_json_on_request(demo, cli):
     assert result.code == 0
     assert summary["status"] == "success"
     assert summary["rows_read"] == 1 and summary["rows_written"] == 1
-    assert summary["watermark"] == "2024-01-02 00:00:00"
+    assert summary["resources"][0]["watermark"] == "2024-01-02 00:00:00"
     assert {"duration_seconds", "steps", "run_id", "plan_fingerprint"} <= set(summary)
 
 

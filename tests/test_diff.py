@@ -64,19 +64,27 @@ def compiled(path: str) -> Plan:
     return compile_recipe(load_recipe(path))
 
 
+def with_steps(plan: Plan, steps: list) -> Plan:
+    unit = plan.only.model_copy(update={"steps": steps}).with_fingerprint()
+    return plan.model_copy(update={"units": [unit]}).with_fingerprint()
+
+
 def with_schema(plan: Plan, columns: list[tuple[str, str]]) -> Plan:
     """The plan as if the compiler knew the output columns of its last step."""
-    last = plan.transforms[-1] if plan.transforms else plan.extract
+    unit = plan.only
+    last = unit.transforms[-1] if unit.transforms else unit.extract
     schema = [Column(name=n, type=t) for n, t in columns]
-    steps = [s.model_copy(update={"output_schema": schema}) if s is last else s for s in plan.steps]
-    return plan.model_copy(update={"steps": steps}).with_fingerprint()
+    return with_steps(
+        plan, [s.model_copy(update={"output_schema": schema}) if s is last else s for s in unit.steps]
+    )
 
 
 def with_sql(plan: Plan, index: int, sql: str) -> Plan:
-    steps = [
-        s.model_copy(update={"sql": sql}) if s is plan.transforms[index] else s for s in plan.steps
-    ]
-    return plan.model_copy(update={"steps": steps}).with_fingerprint()
+    unit = plan.only
+    return with_steps(
+        plan,
+        [s.model_copy(update={"sql": sql}) if s is unit.transforms[index] else s for s in unit.steps],
+    )
 
 
 def save(project, name: str, plan: Plan) -> str:
@@ -234,7 +242,7 @@ def test_the_rules_are_a_table_of_known_risks():
 
 def test_reformatted_sql_is_not_a_change(project, cli):
     plan = compiled(write_recipe(project, "r.yaml"))
-    original = plan.transforms[1].sql
+    original = plan.only.transforms[1].sql
     assert original.startswith("SELECT\n  *\n  REPLACE (CAST(")
     reformatted = 'select * replace (cast(amount as decimal(10, 2)) as "amount")\n   from input'
     assert same_sql(original, reformatted)

@@ -136,8 +136,8 @@ def test_plugin_source_transform_and_destination_work_together(project):
         """,
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert 'UPPER("v") AS "v"' in plan.transforms[0].sql
-    assert plan.extract.reader == "python" and not plan.commit.in_destination
+    assert 'UPPER("v") AS "v"' in plan.only.transforms[0].sql
+    assert plan.only.extract.reader == "python" and not plan.only.commit.in_destination
     summary = run_recipe(from_yaml("r.yaml"))
     assert (summary.rows_read, summary.rows_written) == (4, 4)
     written = pq.read_table("out/letters.parquet").to_pylist()

@@ -114,11 +114,13 @@ def test_stale_files_lists_changed_files_only(loaded):
 def save_with_columns(project, columns: list[tuple[str, str]], name: str = "plan.json") -> Plan:
     """Compile the recipe and save its plan as if the compiler knew its output columns."""
     plan = compile_recipe(load_recipe("r.yaml"))
-    last = plan.transforms[-1] if plan.transforms else plan.extract
+    unit = plan.only
+    last = unit.transforms[-1] if unit.transforms else unit.extract
     schema = [Column(name=n, type=t) for n, t in columns]
-    steps = [s.model_copy(update={"output_schema": schema}) if s is last else s for s in plan.steps]
-    plan = plan.model_copy(update={"steps": steps}).with_fingerprint()
-    assert plan.output_schema == schema
+    steps = [s.model_copy(update={"output_schema": schema}) if s is last else s for s in unit.steps]
+    unit = unit.model_copy(update={"steps": steps}).with_fingerprint()
+    plan = plan.model_copy(update={"units": [unit]}).with_fingerprint()
+    assert plan.only.output_schema == schema
     (project.root / name).write_text(plan.to_json(), encoding="utf-8")
     return plan
 

@@ -8,6 +8,9 @@ query in the source's own dialect (`:watermark` bound by the driver) for the lib
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import re
 from typing import Annotated, Literal
 
@@ -197,17 +200,26 @@ class DatabaseSource:
             raise ValueError("query: give one SELECT")
         return query
 
+    @property
+    def attached_as(self) -> str:
+        """The name the run attaches the source database under: one per database, so units
+        reading the same one share it and units reading others do not collide."""
+        where = [getattr(self.config, key, None) for key in ("type", "host", "port", "database")]
+        where.append(getattr(self.config, "user", None))
+        digest = hashlib.sha256(json.dumps(where, default=str).encode()).hexdigest()
+        return f"{ATTACHED}_{digest[:12]}"
+
     def read_query(self) -> exp.Select:
         """The read as DuckDB runs it over the attached database (or, for a source only a
         driver reads, over the batches the driver staged)."""
         if not self.scanner:
             return exp.select(exp.Star()).from_(exp.to_identifier(BATCHES, quoted=True))
         if self.config.table is not None:
-            relation: exp.Expr = self._table(ATTACHED)
+            relation: exp.Expr = self._table(self.attached_as)
         else:
             relation = exp.func(
                 f"{self.scanner}_query",
-                exp.Literal.string(ATTACHED),
+                exp.Literal.string(self.attached_as),
                 exp.Literal.string(self.config.query or ""),
             )
         return self._filtered(exp.select(*self._projection()).from_(relation), "duckdb")

@@ -79,8 +79,8 @@ def test_multi_level_chain_merges_deepest_parent_first(chain):
 
 def test_paths_resolve_against_the_file_that_wrote_them(chain):
     plan = compile_recipe(from_yaml(chain))
-    assert plan.extract.path == "data/*.csv"  # written in bases/grand.yaml as ../data/*.csv
-    assert plan.write.database == "bases/grand.duckdb"
+    assert plan.only.extract.path == "data/*.csv"  # written in bases/grand.yaml as ../data/*.csv
+    assert plan.only.write.database == "bases/grand.duckdb"
 
 
 def test_delete_removes_inherited_keys_before_validation(project, chain):

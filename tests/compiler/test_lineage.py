@@ -28,7 +28,7 @@ STEPS = [
 def test_the_plan_records_each_output_columns_sources(project):
     write(project, STEPS)
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.lineage == {
+    assert plan.only.lineage == {
         "id": ["id"],
         "name": ["first", "last"],
         "big": ["amount"],
@@ -61,6 +61,6 @@ def test_without_a_known_schema_there_is_no_lineage(project, cli):
     document = json.loads((project.root / "r.yaml").read_text())
     document["source"]["path"] = "later/*.csv"
     project.write("r.yaml", json.dumps(document))
-    assert compile_recipe(from_yaml("r.yaml")).lineage is None
+    assert compile_recipe(from_yaml("r.yaml")).only.lineage is None
     result = cli("compile", "r.yaml", "--lineage", "id")
     assert result.code == 2 and "lineage needs the source's columns" in result.err

@@ -28,7 +28,7 @@ def test_example_plans_are_pinned(in_repo, recipe, snapshot):
     plan = compile_recipe(from_yaml(f"recipes/{recipe}", vars={"db_path": "example.duckdb"}))
     assert plan.to_json() == snapshot(extension_class=JsonSnapshot)
     assert render_plan(plan) == snapshot(extension_class=TextSnapshot)
-    assert plan.stage.sql + "\n" == snapshot(extension_class=SqlSnapshot)
+    assert plan.only.stage.sql + "\n" == snapshot(extension_class=SqlSnapshot)
 
 
 def test_same_recipe_gives_byte_identical_json_wherever_it_is_compiled(tmp_path, monkeypatch):
@@ -57,7 +57,7 @@ def test_an_edited_or_foreign_plan_is_refused(in_repo, tmp_path):
     plan = json.loads(
         compile_recipe(from_yaml("recipes/customers.yaml", vars={"db_path": "x"})).to_json()
     )
-    plan["steps"][-2]["write_sql"] = ["DROP TABLE main.customers"]
+    plan["units"][0]["steps"][-2]["write_sql"] = ["DROP TABLE main.customers"]
     with pytest.raises(RecipeError, match="edited after it was compiled"):
         Plan.from_json(json.dumps(plan))
     plan["format_version"] = 99
@@ -77,7 +77,7 @@ def test_compiling_connects_to_nothing(project):
         """,
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert "READ_PARQUET('does/not/exist/*.parquet')" in plan.extract.query
+    assert "READ_PARQUET('does/not/exist/*.parquet')" in plan.only.extract.query
 
 
 NAMES = st.text(
@@ -114,7 +114,7 @@ def test_any_column_name_is_quoted_never_injected(project, old, new):
     )  # JSON is YAML
     plan = compile_recipe(from_yaml("r.yaml"))
     with duckdb.connect() as connection:
-        create = plan.stage.sql.replace("CREATE OR REPLACE TEMPORARY VIEW", "CREATE TEMP VIEW")
+        create = plan.only.stage.sql.replace("CREATE OR REPLACE TEMPORARY VIEW", "CREATE TEMP VIEW")
         connection.execute(create)
         columns = [row[0] for row in connection.execute('DESCRIBE "_recipec_stage"').fetchall()]
         rows = connection.execute('SELECT * FROM "_recipec_stage"').fetchall()
@@ -148,8 +148,8 @@ def test_a_redshift_plan_compiles_but_does_not_run(in_repo, tmp_path):
     from recipec import ConnectorError, run_plan
 
     plan = compile_recipe(from_yaml("recipes/orders_to_redshift.yaml"))
-    assert plan.write.dialect == "redshift"
-    assert plan.write.load_sql[0].startswith(
+    assert plan.only.write.dialect == "redshift"
+    assert plan.only.write.load_sql[0].startswith(
         "COPY \"_recipec_stage\" FROM 's3://my-bucket/recipec/orders/' IAM_ROLE"
     )
     with pytest.raises(ConnectorError, match="not supported in this version"):

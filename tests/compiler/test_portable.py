@@ -62,7 +62,7 @@ def plan(project, monkeypatch):
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_transform_in_every_dialect_is_pinned(plan, dialect, snapshot):
-    steps = transforms_in(plan, dialect)
+    steps = transforms_in(plan.only, dialect)
     assert len(steps) == len(STEPS) and all(text is not None for _, text in steps)
     rendered = "\n\n".join(f"-- transform[{s.index}] {s.type}\n{text};" for s, text in steps)
     assert "pepper" not in rendered  # the salt is a parameter in every dialect
@@ -89,8 +89,8 @@ def test_the_expanded_duckdb_form_loads_the_same_rows(plan, project):
         )
         results = {}
         for form, steps in (
-            ("plan", [(s, s.sql) for s in plan.transforms]),
-            ("expanded", transforms_in(plan, "duckdb")),
+            ("plan", [(s, s.sql) for s in plan.only.transforms]),
+            ("expanded", transforms_in(plan.only, "duckdb")),
         ):
             connection.execute("CREATE OR REPLACE TABLE current AS SELECT * FROM typed")
             for _, text in steps:
@@ -110,11 +110,11 @@ def test_another_dialect_needs_the_source_columns(project):
     }
     project.write("r.yaml", json.dumps(document))
     with pytest.raises(UsageError, match="need the source's columns"):
-        transforms_in(compile_recipe(from_yaml("r.yaml")), "postgres")
+        transforms_in(compile_recipe(from_yaml("r.yaml")).only, "postgres")
 
 
 def test_an_unknown_dialect_is_a_usage_error(plan, cli):
     with pytest.raises(UsageError):
-        transforms_in(plan, "postgress")
+        transforms_in(plan.only, "postgress")
     result = cli("compile", "r.yaml", "--dialect", "postgress")
     assert result.code == 2

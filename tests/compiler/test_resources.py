@@ -130,11 +130,16 @@ def test_validate_checks_every_resource(shop, cli):
     assert "ok      shop.yaml" in result.out
 
 
-def test_compiling_several_resources_into_one_plan_is_refused_plainly(shop, cli):
+def test_compile_prints_each_resource_with_its_dependencies(shop, cli):
     result = cli("compile", "shop.yaml")
-    assert result.code == 1
-    assert "this recipe has 4 resources" in result.err
-    assert "internal error" not in result.err
+    assert result.code == 0, result.err
+    headers = [line for line in result.out.splitlines() if line.startswith("resource ")]
+    assert [h.split("'")[1] for h in headers] == ["customers", "orders", "payments", "order_items"]
+    assert headers[1].endswith("after customers") and headers[3].endswith("after orders")
+    plan = cli("compile", "shop.yaml", "--format", "json").json()
+    assert plan["levels"] == [["customers"], ["orders", "payments"], ["order_items"]]
+    assert [u["state_key"] for u in plan["units"]][:2] == ["shop.customers", "shop.orders"]
+    assert len({u["fingerprint"] for u in plan["units"]}) == 4
 
 
 BAD = """

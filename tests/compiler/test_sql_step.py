@@ -28,7 +28,7 @@ def test_a_duckdb_query_runs_and_its_output_schema_is_derived(project):
         {"type": "sql", "query": "SELECT *, amount * 2 AS doubled FROM {input} WHERE id > 0"},
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert [(c.name, c.type) for c in plan.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
         ("id", "BIGINT"),
         ("name", "VARCHAR"),
         ("amount", "DOUBLE"),
@@ -50,13 +50,13 @@ def test_a_query_in_another_dialect_is_transpiled(project):
         },
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert [(c.name, c.type) for c in plan.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
         ("id", "BIGINT"),
         ("amount", "DECIMAL(10,2)"),
         ("day", "DATE"),
         ("shout", "VARCHAR"),
     ]
-    assert "CAST(amount AS DECIMAL(10, 2))" in plan.transforms[0].sql
+    assert "CAST(amount AS DECIMAL(10, 2))" in plan.only.transforms[0].sql
     run_recipe_from_yaml("r.yaml")
     rows = project.rows("SELECT id, CAST(amount AS VARCHAR), CAST(day AS VARCHAR), shout FROM t")
     assert sorted(rows) == [(1, "10.50", "2024-01-03", "ada!"), (2, None, "2023-05-01", "alan!")]
@@ -66,7 +66,7 @@ def test_types_are_duckdbs_own_and_declared_types_are_checked(project):
     query = "SELECT id, CAST(amount AS DECIMAL(10,2)) * 1.2 AS gross, md5(name) AS h FROM {input}"
     write(project, {"type": "sql", "query": query})
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert [(c.name, c.type) for c in plan.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
         ("id", "BIGINT"),
         ("gross", "DECIMAL(12,3)"),
         ("h", "VARCHAR"),

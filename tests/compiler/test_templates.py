@@ -31,8 +31,8 @@ def test_env_var_env_var_with_default_env_attribute_var_and_recipe_name(project,
         "_{{ recipe.name }}.duckdb",
     )
     plan = compile_recipe(from_yaml("r.yaml", vars={"db": "main"}))
-    assert plan.extract.path == "d.csv"
-    assert plan.write.database == "dbs/main_dflt_t.duckdb"
+    assert plan.only.extract.path == "d.csv"
+    assert plan.only.write.database == "dbs/main_dflt_t.duckdb"
 
 
 def test_templated_paths_resolve_against_the_working_directory(project):
@@ -40,8 +40,8 @@ def test_templated_paths_resolve_against_the_working_directory(project):
         "sub/r.yaml", RECIPE.format(name="t", path="literal.csv", database="{{ var('db') }}")
     )
     plan = compile_recipe(from_yaml("sub/r.yaml", vars={"db": "here.duckdb"}))
-    assert plan.extract.path == "sub/literal.csv"  # literal: relative to the recipe
-    assert plan.write.database == "here.duckdb"  # templated: relative to where it was typed
+    assert plan.only.extract.path == "sub/literal.csv"  # literal: relative to the recipe
+    assert plan.only.write.database == "here.duckdb"  # templated: relative to where it was typed
 
 
 def test_every_unresolved_template_is_reported_with_key_path_and_line(project):
@@ -104,16 +104,16 @@ def test_secrets_never_appear_in_plans_but_are_resolved_when_the_plan_runs(secre
     assert compiled.code == 0
     assert "SECRET" not in compiled.out
     plan = compiled.json()
-    assert plan["steps"][0]["config"]["token"] == "***"
-    assert plan["steps"][0]["config"]["note"] == "not a secret"  # not a secret-looking key
-    assert plan["secrets"]["source.token"] == {
+    assert plan["units"][0]["steps"][0]["config"]["token"] == "***"
+    assert plan["units"][0]["steps"][0]["config"]["note"] == "not a secret"  # not a secret-looking key
+    assert plan["units"][0]["secrets"]["source.token"] == {
         "env": ["API_TOKEN"],
         "template": "{{ env_var('API_TOKEN') }}",
         "vars": [],
         "file": None,
         "key": None,
     }
-    assert plan["secrets"]["source.url"]["env"] == ["API_KEY"]
+    assert plan["units"][0]["secrets"]["source.url"]["env"] == ["API_KEY"]
     assert "SECRET" not in cli("compile", "r.yaml").out
 
     secret_project.write("plan.json", compiled.out)

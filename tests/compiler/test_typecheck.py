@@ -47,13 +47,13 @@ def test_the_plan_shows_every_steps_output_schema(project):
             {"type": "drop_columns", "columns": ["created_at"]},
         ],
     )
-    assert [(c.name, c.type) for c in plan.extract.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.extract.output_schema] == [
         ("id", "BIGINT"),
         ("email", "VARCHAR"),
         ("amount", "DECIMAL(12,2)"),
         ("created_at", "TIMESTAMP"),
     ]
-    assert [(c.name, c.type) for c in plan.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
         ("id", "BIGINT"),
         ("mail", "VARCHAR"),
         ("amount", "DECIMAL(12,2)"),
@@ -152,7 +152,7 @@ def test_file_headers_type_the_recipe_without_a_declared_schema(project):
 
 def test_without_a_known_schema_the_checks_wait_for_the_run(project):
     plan = compile_steps(project, [{"type": "filter", "where": "nme = 'ada'"}], schema=None)
-    assert plan.output_schema is None
+    assert plan.only.output_schema is None
 
 
 def test_a_declared_schema_with_a_bad_type_is_located(project):

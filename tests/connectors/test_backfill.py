@@ -55,7 +55,7 @@ def test_each_window_commits_with_its_own_watermark(project, events, path):
     result = run_subprocess("run", "r.yaml", "--format", "json", cwd=project.root)
     assert result.code == 0, result.err
     summary = json.loads(result.out)
-    assert summary["windows"] == 3 and summary["rows_written"] == 7 * 24
+    assert summary["resources"][0]["windows"] == 3 and summary["rows_written"] == 7 * 24
     assert project.rows('SELECT count(*), max("at") FROM main.events')[0][0] == 7 * 24
     loads = project.rows("SELECT watermark FROM recipec._recipec_loads ORDER BY committed_at")
     assert [w for (w,) in loads] == [

@@ -168,7 +168,7 @@ def test_the_plan_shows_the_read_in_both_dialects_with_a_bound_watermark(project
         ),
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    extract = plan.extract
+    extract = plan.only.extract
     assert extract.reader == "database" and extract.scanner == "postgres"
     assert extract.config["password"] == "***"
     assert f'FROM "_recipec_source_db"."{postgres.namespace}"."customers"' in extract.query
@@ -298,7 +298,7 @@ def test_introspection_records_source_types_and_warns_about_a_nullable_cursor(pr
     result = cli("compile", "r.yaml", "--introspect", "--format", "json")
     assert result.code == 0, result.err
     assert "cursor column 'updated_at' is nullable" in result.err
-    columns = {c["name"]: c for c in result.json()["steps"][0]["source_schema"]}
+    columns = {c["name"]: c for c in result.json()["units"][0]["steps"][0]["source_schema"]}
     assert columns["id"]["nullable"] is False
     assert columns["amount"]["duckdb_type"] == "DECIMAL(12, 2)"
     assert columns["amount"]["arrow_type"] == "decimal128(12, 2)"
@@ -360,12 +360,12 @@ def test_a_chunked_full_load_reads_key_ranges_in_parallel(project, server, path)
     )
     write_recipe(project, server, path, chunking={"column": "id", "chunks": 4})
     first = run_recipe_from_yaml("r.yaml")
-    assert "read in 4 ranges of id" in first.notes
+    assert "read in 4 ranges of id" in first.resources[0].notes
     assert project.rows("SELECT count(*), count(DISTINCT id), sum(id) FROM main.customers") == [
         (1000, 1000, 500500)
     ]
     second = run_recipe_from_yaml("r.yaml")  # incremental: not chunked
-    assert not any("ranges" in note for note in second.notes)
+    assert not any("ranges" in note for note in second.resources[0].notes)
 
 
 def test_the_sql_source_reads_any_sqlalchemy_url(project, server):
@@ -392,7 +392,7 @@ def test_the_sql_source_reads_any_sqlalchemy_url(project, server):
         ),
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.extract.scanner == "" and plan.extract.source_dialect == server.kind
+    assert plan.only.extract.scanner == "" and plan.only.extract.source_dialect == server.kind
     assert run_recipe_from_yaml("r.yaml").rows_written == 1
     assert project.rows("SELECT id, name FROM main.t") == [(1, "ada")]
 

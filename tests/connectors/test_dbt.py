@@ -73,7 +73,7 @@ def test_dbt_builds_the_models_on_what_the_load_wrote(shop: Project, cli):
         ("model", "customer_counts"): "success",
         ("test", "not_null_customer_counts_customers"): "pass",
     }
-    assert [s["step"] for s in summary["steps"]][-1] == "dbt"
+    assert [s["step"] for s in summary["resources"][0]["steps"]][-1] == "dbt"
     assert shop.rows("SELECT run_date, customers FROM main.customer_counts", "w.duckdb") == [
         ("2024-05-01", 3)
     ]
@@ -136,7 +136,7 @@ def test_dbt_builds_on_a_postgres_destination(shop: Project, cli, postgres):
 def test_the_profile_recipec_writes_is_where_the_load_wrote(shop: Project, cli):
     _recipe(shop, DUCKDB)
     plan = cli("compile", "r.yaml", "--var", "day=x", "--format", "json").json()
-    dbt = next(step for step in plan["steps"] if step["kind"] == "dbt")
+    dbt = next(step for step in plan["units"][0]["steps"] if step["kind"] == "dbt")
     assert dbt["profile"] == {"type": "duckdb", "path": "w.duckdb"}
     assert dbt["project_dir"] == "dbt_project"
     assert dbt["vars"] == {"run_date": "x"}
@@ -198,9 +198,9 @@ def test_a_dbt_step_builds_its_models_after_the_load(shop: Project, cli):
     }
     shop.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
     plan = cli("compile", "r.yaml", "--format", "json").json()
-    (dbt,) = [step for step in plan["steps"] if step["kind"] == "dbt"]
+    (dbt,) = [step for step in plan["units"][0]["steps"] if step["kind"] == "dbt"]
     assert dbt["select"] == ["customer_counts"] and dbt["command"] == "build"
-    assert [s["type"] for s in plan["steps"] if s["kind"] == "transform"] == ["add_column"]
+    assert [s["type"] for s in plan["units"][0]["steps"] if s["kind"] == "transform"] == ["add_column"]
     ran = cli("run", "r.yaml", "--format", "json")
     assert ran.code == 0, ran.err
     assert shop.rows("SELECT run_date FROM main.customer_counts", "w.duckdb") == [("2024-06-01",)]
@@ -273,5 +273,5 @@ def test_the_dbt_profile_in_the_plan_holds_no_password(shop: Project, cli, monke
     compiled = cli("compile", "r.yaml", "--var", "day=x", "--format", "json")
     assert compiled.code == 0, compiled.err
     assert "pg-secret-for-dbt" not in compiled.out
-    (dbt,) = [step for step in compiled.json()["steps"] if step["kind"] == "dbt"]
+    (dbt,) = [step for step in compiled.json()["units"][0]["steps"] if step["kind"] == "dbt"]
     assert dbt["profile"]["password"] == "***" and dbt["profile"]["schema"] == "public"

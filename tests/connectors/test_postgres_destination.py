@@ -72,7 +72,7 @@ def test_append_skips_rows_loaded_at_the_watermark_whatever_the_recipe_derives(p
     project.write("data/b.csv", "id,v,updated_at\n3,c,2024-01-02 00:00:00\n")
     second = run_recipe_from_yaml("r.yaml", vars={"run": "two"})
     assert second.rows_written == 1
-    assert "skipped 1 row(s) already loaded at the watermark" in second.notes
+    assert "skipped 1 row(s) already loaded at the watermark" in second.resources[0].notes
     assert run_recipe_from_yaml("r.yaml", vars={"run": "three"}).rows_written == 0
     assert items(postgres) == [(1, "a"), (2, "b"), (3, "c")]
     stored = postgres.rows(f"SELECT count(*) FROM {postgres.namespace}._recipec_boundary_rows")
@@ -111,7 +111,7 @@ def test_new_columns_are_added_and_types_are_kept(project, postgres):
     run_recipe_from_yaml("r.yaml")
     project.write("data/b.csv", "id,v,amount,updated_at\n2,b,1.25,2024-01-02 00:00:00\n")
     summary = run_recipe_from_yaml("r.yaml")
-    assert any("added column" in note for note in summary.notes)
+    assert any("added column" in note for note in summary.resources[0].notes)
     columns = postgres.rows(
         "SELECT column_name, data_type FROM information_schema.columns "
         f"WHERE table_schema = '{postgres.namespace}' AND table_name = 'items' "

@@ -26,8 +26,8 @@ def test_lock_writes_a_reviewable_file_that_types_offline_compiles(project, cli)
     assert "- {name: amount, type: BIGINT}" in text
     (project.root / "data/a.csv").unlink()  # offline: no files, still fully typed
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.extract.schema_lock == "r.lock.yaml"
-    assert [c.name for c in plan.output_schema] == ["id", "name", "amount", "twice"]
+    assert plan.only.extract.schema_lock == "r.lock.yaml"
+    assert [c.name for c in plan.only.output_schema] == ["id", "name", "amount", "twice"]
 
 
 def test_a_run_stops_on_a_breaking_drift_and_notes_a_new_column(project, cli):
@@ -65,7 +65,7 @@ def test_a_database_lock_and_introspected_drift(project, cli, postgres):
     assert "{name: amount, type: 'DECIMAL(12,2)', source_type: 'NUMERIC(12, 2)'" in text
     assert "nullable: false" in text
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert [(c.name, c.type) for c in plan.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
         ("id", "BIGINT"),
         ("amount", "DECIMAL(12,2)"),
         ("seen", "TIMESTAMP WITH TIME ZONE"),
@@ -117,7 +117,7 @@ def test_a_lock_is_narrowed_to_the_selected_columns(project, cli, postgres):
     project.write("r.yaml", json.dumps(document, indent=2))
     assert cli("validate", "r.yaml").code == 0
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert [(c.name, c.type) for c in plan.output_schema] == [
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
         ("updated_at", "TIMESTAMP"),
         ("id", "BIGINT"),
         ("amount", "DECIMAL(12,2)"),
@@ -164,7 +164,7 @@ def test_lock_records_the_whole_table_whatever_the_recipe_selects(project, cli, 
     nine_column_recipe(project, postgres, columns=["id", "amount"])
     assert "wrote r.lock.yaml (9 columns)" in cli("lock", "r.yaml").out
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert [c.name for c in plan.output_schema] == ["id", "amount"]
+    assert [c.name for c in plan.only.output_schema] == ["id", "amount"]
 
 
 def test_introspection_locates_a_selected_column_the_table_lacks(project, cli, postgres):

@@ -212,7 +212,7 @@ def test_a_secret_appears_in_no_output_of_any_command(
         assert secret.encode() not in content, f"{name} holds the secret"
     by_command = dict(results)
     assert by_command["compile -o"].code == 0
-    assert json.loads((project.root / "plan.json").read_text())["secrets"]
+    assert json.loads((project.root / "plan.json").read_text())["units"][0]["secrets"]
     if case.runs:
         assert by_command["run"].code == 0, by_command["run"].err
         assert by_command["run --plan"].code == 0, by_command["run --plan"].err
@@ -286,7 +286,7 @@ def test_a_literal_secret_is_read_again_from_its_recipe_file_at_run_time(project
     )
     assert cli("compile", "r.yaml", "-o", "plan.json").code == 0
     plan = json.loads((project.root / "plan.json").read_text())
-    assert plan["secrets"]["transform.steps[0].salt"]["file"] == "r.yaml"
+    assert plan["units"][0]["secrets"]["transform.steps[0].salt"]["file"] == "r.yaml"
     assert "pepper-literal-salt" not in json.dumps(plan)
     assert cli("run", "--plan", "plan.json").code == 0
     assert cli("run", "r.yaml", "--full-refresh", "--state-dir", ".other").code == 0
@@ -394,7 +394,7 @@ def test_a_literal_secret_in_a_base_file_is_read_again_from_that_file(
     )
     assert cli("compile", "r.yaml", "-o", "plan.json").code == 0
     plan = json.loads((project.root / "plan.json").read_text())
-    assert plan["secrets"]["destination.password"]["file"] == "bases/pg.yaml"
+    assert plan["units"][0]["secrets"]["destination.password"]["file"] == "bases/pg.yaml"
     assert "literal-in-base" not in json.dumps(plan)
     ran = cli("run", "--plan", "plan.json")
     assert ran.code == 0, ran.err

@@ -56,7 +56,7 @@ def test_the_same_through_the_api_with_changed_vars(project):
     run_recipe_from_yaml("r.yaml", vars={"batch": "two"})
     third = run_recipe_from_yaml("r.yaml", vars={"batch": "three"})
     assert third.rows_written == 0
-    assert "skipped 1 row(s) already loaded at the watermark" in third.notes
+    assert "skipped 1 row(s) already loaded at the watermark" in third.resources[0].notes
     assert project.rows("SELECT count(*), count(DISTINCT seq) FROM main.seqs") == [(14, 14)]
 
 
@@ -79,7 +79,7 @@ def test_many_rows_at_one_cursor_value_are_skipped_as_a_set(project):
     assert run_recipe_from_yaml("r.yaml").rows_written == rows
     again = run_recipe_from_yaml("r.yaml")
     assert again.rows_written == 0
-    assert f"skipped {rows} row(s) already loaded at the watermark" in again.notes
+    assert f"skipped {rows} row(s) already loaded at the watermark" in again.resources[0].notes
     # The hashes live beside the data, not in the state file.
     state = (project.root / ".state" / "bulk.json").read_text()
     assert len(state) < 2_000

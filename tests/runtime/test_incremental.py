@@ -42,7 +42,7 @@ def test_initial_value_bounds_the_first_run(project):
     recipe(project, incremental={**CURSOR, "initial_value": "2020-01-01"})
     summary = run_recipe_from_yaml("r.yaml")
     assert ids(project) == [2, 3]
-    assert summary.watermark == "2021-06-01 00:00:00"
+    assert summary.resources[0].watermark == "2021-06-01 00:00:00"
 
 
 def test_later_runs_read_only_rows_at_or_past_the_watermark(project):
@@ -92,7 +92,7 @@ def test_full_refresh_rebuilds_from_the_whole_source(project):
     assert ids(project) == [2]
     project.write("data/a.csv", "id,updated_at\n3,2024-01-05 00:00:00\n1,2024-01-01 00:00:00\n")
     summary = run_recipe_from_yaml("r.yaml", full_refresh=True)
-    assert summary.full_refresh and ids(project) == [
+    assert summary.resources[0].full_refresh and ids(project) == [
         3
     ]  # row 2 left the source; 1 is before initial
     assert project.state("inc")["cursor"]["watermark"] == "2024-01-05 00:00:00"
@@ -102,16 +102,16 @@ def test_modified_time_loads_only_new_or_changed_files(project):
     project.write("data/a.csv", "id,updated_at\n1,2024-01-01\n")
     recipe(project, incremental={"strategy": "modified_time"})
     first = run_recipe_from_yaml("r.yaml")
-    assert first.files_loaded == ["data/a.csv"] and ids(project) == [1]
+    assert first.resources[0].files_loaded == ["data/a.csv"] and ids(project) == [1]
     unchanged = run_recipe_from_yaml("r.yaml")
     assert unchanged.status == "up_to_date" and unchanged.rows_written == 0
     project.write("data/b.csv", "id,updated_at\n2,2024-01-02\n")
-    assert run_recipe_from_yaml("r.yaml").files_loaded == ["data/b.csv"]
+    assert run_recipe_from_yaml("r.yaml").resources[0].files_loaded == ["data/b.csv"]
     assert ids(project) == [1, 2]
     # A rewritten file is loaded again: in append mode its rows are appended again.
     project.write("data/a.csv", "id,updated_at\n1,2024-01-01\n4,2024-01-04\n")
     os.utime("data/a.csv", ns=(1, 10**18))
-    assert run_recipe_from_yaml("r.yaml").files_loaded == ["data/a.csv"]
+    assert run_recipe_from_yaml("r.yaml").resources[0].files_loaded == ["data/a.csv"]
     assert ids(project) == [1, 1, 2, 4]
     assert sorted(project.state("inc")["files"]) == ["data/a.csv", "data/b.csv"]
 

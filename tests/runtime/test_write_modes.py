@@ -115,7 +115,7 @@ def test_new_source_columns_are_added_to_the_table(project):
     run_recipe_from_yaml("r.yaml")
     project.write("data/a.csv", "id,v,extra\n1,a2,e1\n2,b,e2\n")
     summary = run_recipe_from_yaml("r.yaml")
-    assert any("added column" in note for note in summary.notes)
+    assert any("added column" in note for note in summary.resources[0].notes)
     assert project.rows("SELECT id, v, extra FROM main.items ORDER BY id") == [
         (1, "a2", "e1"),
         (2, "b", "e2"),
@@ -188,7 +188,7 @@ def test_datetime_values_with_a_zone_become_timestamptz_in_utc(project):
         source={"type": "csv", "path": "data/*.csv", "options": {"all_varchar": True}},
     )
     summary = run_recipe_from_yaml("r.yaml")
-    assert summary.notes == ["at: values carry a zone, cast to TIMESTAMPTZ"]
+    assert summary.resources[0].notes == ["at: values carry a zone, cast to TIMESTAMPTZ"]
     assert project.columns("main.items")[1] == ("at", "TIMESTAMP WITH TIME ZONE")
     with duckdb.connect("out.duckdb", read_only=True) as connection:
         connection.execute("SET TimeZone = 'UTC'")
@@ -259,7 +259,7 @@ def test_run_summary_and_load_history_carry_fingerprint_and_version(project):
     assert loads == [(summary.run_id, summary.plan_fingerprint, summary.recipec_version, 1)]
     state = project.state("t")
     assert state["metadata"]["plan_fingerprint"] == summary.plan_fingerprint
-    assert {s.step for s in summary.steps} == {"extract", "stage", "write", "commit_state"}
+    assert {s.step for s in summary.resources[0].steps} == {"extract", "stage", "write", "commit_state"}
 
 
 @pytest.mark.parametrize("database", ["recipec.duckdb", "main.duckdb", "dir with space/x.duckdb"])
