@@ -136,7 +136,9 @@ class Engine:
         taken = set(self.attached.values())
         name = next(
             n
-            for n in (DESTINATION, *(f"{DESTINATION}_{i}" for i in itertools.count(1)))
+            for n in itertools.chain(
+                [DESTINATION], (f"{DESTINATION}_{i}" for i in itertools.count(1))
+            )
             if n not in taken
         )
         attach = exp.Attach(

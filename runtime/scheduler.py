@@ -92,8 +92,7 @@ def run_plan(
         summary.rows_read = sum(r.rows_read for r in summary.resources)
         summary.rows_written = sum(r.rows_written for r in summary.resources)
         summary.duration_seconds = round(time.perf_counter() - began, 4)
-        failed = [r for r in summary.resources if r.status not in FINISHED]
-        summary.status = scheduler.stopped or ("failed" if failed else "success")
+        summary.status = scheduler.stopped or _status(summary.resources)
         _event(
             "run finished",
             "run_finished",
@@ -106,6 +105,14 @@ def run_plan(
     if failures:
         raise _run_error(failures, summary)
     return summary
+
+
+def _status(resources: list[ResourceSummary]) -> str:
+    if any(r.status not in FINISHED for r in resources):
+        return "failed"
+    if resources and all(r.status == "up_to_date" for r in resources):
+        return "up_to_date"
+    return "success"
 
 
 def _import_plugins(plan: Plan) -> None:

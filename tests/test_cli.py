@@ -40,7 +40,8 @@ def test_run_prints_a_summary_and_json_on_request(demo, cli):
     assert summary["status"] == "success"
     assert summary["rows_read"] == 1 and summary["rows_written"] == 1
     assert summary["resources"][0]["watermark"] == "2024-01-02 00:00:00"
-    assert {"duration_seconds", "steps", "run_id", "plan_fingerprint"} <= set(summary)
+    assert {"duration_seconds", "resources", "run_id", "plan_fingerprint"} <= set(summary)
+    assert {"steps", "rows_written", "status", "started_at"} <= set(summary["resources"][0])
 
 
 def test_compile_prints_a_readable_plan_json_or_a_file(demo, cli):
@@ -50,7 +51,7 @@ def test_compile_prints_a_readable_plan_json_or_a_file(demo, cli):
     assert json.loads(cli("compile", "r.yaml", "--format", "json").out)["name"] == "cli_demo"
     written = cli("compile", "r.yaml", "-o", "plan.json")
     assert written.code == 0 and written.out == ""
-    assert json.loads((demo.root / "plan.json").read_text())["format_version"] == 3
+    assert json.loads((demo.root / "plan.json").read_text())["format_version"] == 4
 
 
 def test_a_saved_plan_runs_without_its_recipe(demo, cli):

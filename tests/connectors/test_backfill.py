@@ -108,5 +108,5 @@ def test_a_full_refresh_backfill_rebuilds_once_and_keeps_every_window(project, e
     assert run_subprocess("run", "r.yaml", cwd=project.root).code == 0
     result = run_subprocess("run", "r.yaml", "--full-refresh", "--format", "json", cwd=project.root)
     assert result.code == 0, result.err
-    assert json.loads(result.out)["windows"] == 1
+    assert json.loads(result.out)["resources"][0]["windows"] == 1
     assert project.rows("SELECT count(*) FROM main.events") == [(72,)]

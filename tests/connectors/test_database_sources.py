@@ -171,7 +171,8 @@ def test_the_plan_shows_the_read_in_both_dialects_with_a_bound_watermark(project
     extract = plan.only.extract
     assert extract.reader == "database" and extract.scanner == "postgres"
     assert extract.config["password"] == "***"
-    assert f'FROM "_recipec_source_db"."{postgres.namespace}"."customers"' in extract.query
+    assert extract.attached_as.startswith("_recipec_source_db_")
+    assert f'FROM "{extract.attached_as}"."{postgres.namespace}"."customers"' in extract.query
     assert "CAST($watermark AS TIMESTAMPTZ) - INTERVAL 5 MINUTE" in extract.query
     assert " ".join(extract.source_query.split()) == (
         f'SELECT "id", "updated_at" FROM "{postgres.namespace}"."customers" WHERE "updated_at" >= '
@@ -268,7 +269,7 @@ def test_compiling_a_database_recipe_needs_no_server(project):
             }
         ),
     )
-    assert compile_recipe(from_yaml("r.yaml")).extract.source_query
+    assert compile_recipe(from_yaml("r.yaml")).only.extract.source_query
 
 
 def test_table_or_query_not_both(project):
@@ -558,14 +559,14 @@ def test_merge_keys_through_a_cast_are_not_source_keys(project):
     }
     project.write("a.csv", "key,v\n1,a\n")
     project.write("r.yaml", json.dumps(document))
-    assert compile_recipe(from_yaml("r.yaml")).stage.source_keys == ["key"]
+    assert compile_recipe(from_yaml("r.yaml")).only.stage.source_keys == ["key"]
     document["destination"]["merge_keys"] = ["id", "batch"]
     project.write("r.yaml", json.dumps(document))
-    assert compile_recipe(from_yaml("r.yaml")).stage.source_keys is None
+    assert compile_recipe(from_yaml("r.yaml")).only.stage.source_keys is None
     document["transform"]["steps"].append({"type": "cast", "columns": {"id": "str"}})
     document["destination"]["merge_keys"] = ["id"]
     project.write("r.yaml", json.dumps(document))
-    assert compile_recipe(from_yaml("r.yaml")).stage.source_keys is None
+    assert compile_recipe(from_yaml("r.yaml")).only.stage.source_keys is None
 
 
 def test_a_cast_error_names_the_database_row_by_its_keys(project, postgres, cli):

@@ -31,13 +31,13 @@ destination: {type: duckdb, database: out.duckdb, table: main.t, write_mode: app
 def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the compiles that really happen."""
     calls: list[str] = []
-    real = driver.compile_recipe
+    real = driver.compile_pipeline
 
-    def counted(recipe, **options):
-        calls.append(recipe.name)
-        return real(recipe, **options)
+    def counted(pipeline, **options):
+        calls.append(pipeline.name)
+        return real(pipeline, **options)
 
-    monkeypatch.setattr(driver, "compile_recipe", counted)
+    monkeypatch.setattr(driver, "compile_pipeline", counted)
     return calls
 
 

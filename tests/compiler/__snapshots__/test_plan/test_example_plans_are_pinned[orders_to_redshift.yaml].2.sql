@@ -6,7 +6,7 @@ WITH "_recipec_source" AS (
     "amount",
     "status",
     "updated_at"
-  FROM "_recipec_source_db"."public"."orders"
+  FROM "_recipec_source_db_93feff52f8ac"."public"."orders"
   WHERE
     $watermark IS NULL
     OR "updated_at" >= (
