@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.plan import Plan, TransformStep, Unit
+from recipec.compiler.plan import DbtStep, Plan, TransformStep, Unit
 
 SAFE, BACKFILL, DESTRUCTIVE = "safe", "backfill", "destructive"
 RISKS = (SAFE, BACKFILL, DESTRUCTIVE)
@@ -491,6 +491,9 @@ def diff_plans(old: Plan, new: Plan) -> DiffResult:
         changes += [_prefixed(classify(fact, context), prefix) for fact in facts]
         name = prefix.removeprefix("resources.").rstrip(".")
         notes += [f"{name}: {note}" if name else note for note in unit_notes]
+    if anchor is not None:
+        context = _Context(anchor, anchor)
+        changes += [classify(fact, context) for fact in _pipeline_dbt(old, new)]
     return DiffResult(tuple(changes), tuple(notes))
 
 
@@ -509,7 +512,7 @@ def _unit_facts(old: Unit, new: Unit, notes: list[str]) -> list[_Fact]:
     facts += _incremental(old, new)
     facts += _columns(old, new, notes)
     facts += _transforms(old, new)
-    facts += _dbt(old, new)
+    facts += _dbt(old.dbt, new.dbt)
     if sorted(old.depends_on) != sorted(new.depends_on):
         facts.append(_Fact("depends_on", "changed", old.depends_on, new.depends_on))
     return facts
@@ -694,8 +697,16 @@ def _runtime(old: Plan, new: Plan) -> list[_Fact]:
     return facts
 
 
-def _dbt(old: Unit, new: Unit) -> list[_Fact]:
+def _pipeline_dbt(old: Plan, new: Plan) -> list[_Fact]:
+    """The dbt node after a recipe's resources: its invocation and what it waits for."""
     before, after = old.dbt, new.dbt
+    facts = _dbt(before and before.step, after and after.step)
+    if before is not None and after is not None and before.depends_on != after.depends_on:
+        facts.append(_Fact("dbt.depends_on", "changed", before.depends_on, after.depends_on))
+    return facts
+
+
+def _dbt(before: DbtStep | None, after: DbtStep | None) -> list[_Fact]:
     if before is None and after is None:
         return []
     if before is None or after is None:

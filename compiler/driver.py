@@ -24,10 +24,14 @@ from recipec.compiler.ir import (
     resolve_paths,
 )
 from recipec.compiler.lock import Lock, drift, read_lock, selected
-from recipec.compiler.lowering import assemble, lower, source_relation
-from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental
-from recipec.compiler.passes import run_passes
-from recipec.compiler.plan import Plan
+from recipec.compiler.lowering import assemble, lower, lower_dbt, source_relation
+from recipec.compiler.models import (
+    CursorIncremental,
+    ModifiedTimeIncremental,
+    PipelineDbtSettings,
+)
+from recipec.compiler.passes import check_dbt, run_passes
+from recipec.compiler.plan import DbtNode, Plan
 from recipec.compiler.resources import Resource, ResourceGraph, dbt_steps, resource_graph
 from recipec.compiler.secrets import recipe_secrets
 from recipec.compiler.templates import (
@@ -38,8 +42,15 @@ from recipec.compiler.templates import (
 )
 from recipec.compiler.typecheck import declared_columns, file_columns
 from recipec.compiler.types import duckdb_spelling
-from recipec.compiler.validate import ValidatedRecipe, validate
-from recipec.compiler.yaml_loader import KeyPath, Node, display_path, find
+from recipec.compiler.validate import ValidatedRecipe, validate, validate_section
+from recipec.compiler.yaml_loader import (
+    KeyPath,
+    Node,
+    display_path,
+    find,
+    format_path,
+    nearest_location,
+)
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 from recipec.transform_hooks import hooks
 
@@ -94,6 +105,18 @@ def load_recipe(
 
 
 @dataclass(frozen=True)
+class PipelineDbt:
+    """A recipe with resources: its `dbt:` block, rendered and validated."""
+
+    settings: PipelineDbtSettings
+    """Paths portable."""
+    depends_on: tuple[str, ...]
+    """The resources dbt runs after (every resource, without `depends_on`)."""
+    tree: Node
+    """The recipe's `name` and `dbt`, rendered: where its problems are located."""
+
+
+@dataclass(frozen=True)
 class Pipeline:
     """A recipe's resources, each loaded as a recipe of one load, and their graph."""
 
@@ -102,6 +125,7 @@ class Pipeline:
     graph: ResourceGraph
     recipes: Mapping[str, Recipe]
     """By resource name, the resources whose `when:` is true, in the order written."""
+    dbt: PipelineDbt | None = None
 
     @property
     def skipped(self) -> list[str]:
@@ -154,6 +178,12 @@ def load_pipeline(
             vars=values,
             templates=rendered.references,
         )
+    dbt = None
+    if listed and resolved.tree.get("dbt") is not None:
+        try:
+            dbt = _pipeline_dbt(resolved.tree, graph, values, resolve_secrets)
+        except RecipeError as exc:
+            problems += exc.problems
     if problems:
         raise RecipeError(sorted(problems, key=_line))
     name = resolved.tree.get("name")
@@ -162,7 +192,35 @@ def load_pipeline(
         path=resolved.root_path,
         graph=graph,
         recipes=recipes,
+        dbt=dbt,
     )
+
+
+def _pipeline_dbt(
+    tree: Node, graph: ResourceGraph, vars: Mapping[str, Any], resolve_secrets: bool
+) -> PipelineDbt:
+    section = tree.with_value({k: v for k, v in tree.value.items() if k in ("name", "dbt")})
+    rendered = render_tree(section, vars=vars, resolve_secrets=resolve_secrets)
+    settings = validate_section(rendered, "dbt", PipelineDbtSettings)
+    settings = resolve_paths(settings, rendered.tree, ("dbt",), rendered.templated)  # type: ignore[assignment]
+    names = [r.name for r in graph.resources]
+    depends_on = names if settings.depends_on is None else settings.depends_on
+    problems = []
+    for index, name in enumerate(depends_on):
+        if name not in names:
+            path = ("dbt", "depends_on", index)
+            problems.append(
+                Problem(
+                    f"dbt depends on '{name}', which is not a resource of this recipe",
+                    format_path(path),
+                    location=nearest_location(rendered.tree, path),
+                    expected=f"one of: {', '.join(names)}",
+                    hint=did_you_mean(name, names),
+                )
+            )
+    if problems:
+        raise RecipeError(problems)
+    return PipelineDbt(settings, tuple(depends_on), rendered.tree)
 
 
 def _enabled(resource: Resource, vars: Mapping[str, Any], index: int) -> bool:
@@ -312,7 +370,8 @@ def compile_pipeline(pipeline: Pipeline, *, introspect: bool = False, lineage: b
     resource's problems at once."""
     _require_a_load(pipeline)
     graph = pipeline.graph.only(list(pipeline.recipes))
-    irs, units, problems = [], [], []
+    irs: dict[str, LoadIR] = {}
+    units, problems = [], []
     for level in graph.levels:
         for name in level:
             recipe = pipeline.recipes[name]
@@ -324,12 +383,52 @@ def compile_pipeline(pipeline: Pipeline, *, introspect: bool = False, lineage: b
                     raise
                 problems += [_within(name, p) for p in exc.problems]
                 continue
-            irs.append(ir)
+            irs[name] = ir
+    dbt = None
+    if pipeline.dbt is not None and not problems:
+        dbt = _lower_pipeline_dbt(pipeline.dbt, irs, problems)
     if problems:
         raise RecipeError(problems)
     return assemble(
-        pipeline.name, irs, units, [list(level) for level in graph.levels], pipeline.skipped
+        pipeline.name,
+        list(irs.values()),
+        units,
+        [list(level) for level in graph.levels],
+        pipeline.skipped,
+        dbt,
     )
+
+
+def _lower_pipeline_dbt(
+    dbt: PipelineDbt, irs: Mapping[str, LoadIR], problems: list[Problem]
+) -> DbtNode | None:
+    """dbt after the resources it depends on (those whose `when:` is true), against the one
+    database they loaded."""
+    after = [name for name in dbt.depends_on if name in irs]
+    first, *others = after or list(irs)[:1]
+
+    def with_dbt(name: str) -> LoadIR:
+        return irs[name].replace(dbt=dbt.settings, tree=dbt.tree, problems=(), problem_paths=())
+
+    checked = check_dbt(with_dbt(first))
+    if checked.problems:
+        problems += checked.problems
+        return None
+    step = lower_dbt(checked)
+    for other in others:
+        if step.profile is not None and lower_dbt(with_dbt(other)).profile != step.profile:
+            problems.append(
+                Problem(
+                    f"dbt runs against one database, and the resources it depends on write to "
+                    f"several ({first} to {irs[first].destination.database}, {other} "
+                    f"to {irs[other].destination.database})",
+                    "dbt",
+                    location=nearest_location(dbt.tree, ("dbt",)),
+                    hint="give dbt a profiles_dir, or depends_on the resources of one database",
+                )
+            )
+            return None
+    return DbtNode(depends_on=after, profile_of=first, step=step)
 
 
 def _require_a_load(pipeline: Pipeline) -> None:

@@ -26,6 +26,7 @@ from recipec.compiler.plan import (
     ROW_HASH,
     Column,
     CommitStateStep,
+    DbtNode,
     DbtStep,
     ExtractStep,
     IncrementalSpec,
@@ -102,6 +103,7 @@ def assemble(
     units: list[Unit],
     levels: list[list[str]],
     skipped: Sequence[str] = (),
+    dbt: DbtNode | None = None,
 ) -> Plan:
     """The plan of a recipe's units (in topological order): its files, runtime and plug-ins
     are the union of its loads'."""
@@ -117,6 +119,7 @@ def assemble(
         units=units,
         levels=levels,
         skipped=list(skipped),
+        dbt=dbt,
     ).with_fingerprint()
 
 

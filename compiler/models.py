@@ -253,6 +253,13 @@ class DbtSettings(StrictModel):
     """Passed to dbt as `--vars` (they may be templates of recipec's vars)."""
 
 
+class PipelineDbtSettings(DbtSettings):
+    """A recipe with resources: dbt after the resources it depends on (all, without
+    `depends_on`), against the database they loaded."""
+
+    depends_on: list[str] | None = None
+
+
 class RecipeModel(StrictModel):
     """The top level of a recipe, after `extends:` and templates are resolved."""
 

@@ -331,6 +331,17 @@ class Unit(PlanModel):
         return self.model_copy(update={"fingerprint": _hash(self.content())})
 
 
+class DbtNode(PlanModel):
+    """A recipe with resources: dbt after the units it depends on committed, against the
+    database they loaded."""
+
+    depends_on: list[str]
+    profile_of: str
+    """The unit whose destination the profile recipec writes reaches (its secrets, resolved at
+    run time, are the profile's)."""
+    step: DbtStep
+
+
 def state_key(recipe: str, resource: str) -> str:
     """Where a resource's state is kept: a recipe's one load (the resource named after the
     recipe) keeps the key it always had, so today's state needs no migration."""
@@ -355,6 +366,8 @@ class Plan(PlanModel):
     """Units by level: each level's depend only on earlier levels'."""
     skipped: list[str] = []
     """Resources whose `when:` is false: not in the plan."""
+    dbt: DbtNode | None = None
+    """dbt after the load (a recipe of one load has it in its unit's steps)."""
 
     def unit(self, name: str) -> Unit:
         return next(u for u in self.units if u.name == name)

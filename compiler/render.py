@@ -63,6 +63,10 @@ def render_plan(plan: Plan) -> str:
         for number, step in enumerate(unit.steps, start=1):
             lines.extend(_render_step(number, step))
             lines.append("")
+    if plan.dbt is not None:
+        after = ", ".join(plan.dbt.depends_on) or "the resources"
+        lines += ["", f"dbt  after {after} committed", ""]
+        lines += _render_step(1, plan.dbt.step)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -193,17 +197,28 @@ def render_graph(pipeline: Pipeline, output: str, selected: list[str] | None = N
     """The graph of a recipe's resources (the `selected` ones, all without): `text` (levels),
     `json`, `mermaid` or `dot`."""
     graph, skipped = pipeline.graph.only(selected), set(pipeline.skipped)
+    dbt = pipeline.dbt
+    dbt_after = [n for n in dbt.depends_on if n in {r.name for r in graph.resources}] if dbt else []
+    dbt_label = f"dbt {dbt.settings.command}" if dbt else ""
     if output == "json":
         resources = [
             {"name": r.name, "depends_on": list(r.depends_on), "enabled": r.name not in skipped}
             for r in graph.resources
         ]
         levels = [list(level) for level in graph.levels]
-        document = {"name": pipeline.name, "resources": resources, "levels": levels}
+        document: dict[str, object] = {
+            "name": pipeline.name,
+            "resources": resources,
+            "levels": levels,
+        }
+        if dbt is not None:
+            document["dbt"] = {"command": dbt.settings.command, "depends_on": dbt_after}
         return json.dumps(document, indent=2) + "\n"
     if output == "mermaid":
         lines = ["graph TD", *(f"  {r.name}" for r in graph.resources)]
         lines += [f"  {before} --> {after}" for before, after in graph.edges]
+        if dbt is not None:  # not a resource's name: `_dbt`, shown as a subroutine
+            lines += [f'  _dbt[["{dbt_label}"]]', *(f"  {name} --> _dbt" for name in dbt_after)]
         if skipped:
             lines += [
                 "  classDef skipped stroke-dasharray: 5 5",
@@ -217,6 +232,9 @@ def render_graph(pipeline: Pipeline, output: str, selected: list[str] | None = N
             for r in graph.resources
         ]
         lines += [f"  {before} -> {after};" for before, after in graph.edges]
+        if dbt is not None:
+            lines += [f'  _dbt [label="{dbt_label}", shape=box];']
+            lines += [f"  {name} -> _dbt;" for name in dbt_after]
         return "\n".join([*lines, "}"]) + "\n"
     count, total = len(graph.resources), len(pipeline.graph.resources)
     chosen = f"{count} of {total} selected" if count < total else str(count)
@@ -229,4 +247,8 @@ def render_graph(pipeline: Pipeline, output: str, selected: list[str] | None = N
             lines.append(
                 f"    {name}{note}" + ("  (skipped: when is false)" if name in skipped else "")
             )
+    if dbt is not None:
+        lines.append(
+            f"  then {dbt_label}" + (f"  after {', '.join(dbt_after)}" if dbt_after else "")
+        )
     return "\n".join(lines) + "\n"

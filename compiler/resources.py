@@ -20,7 +20,9 @@ from recipec.compiler.inheritance import RecipeFile, merge, resolve_parent
 from recipec.compiler.yaml_loader import Node
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
-PIPELINE_KEYS = frozenset({"name", "description", "plugins", "runtime", "defaults", "resources"})
+PIPELINE_KEYS = frozenset(
+    {"name", "description", "plugins", "runtime", "defaults", "resources", "dbt"}
+)
 """What a recipe with `resources:` holds at its top level; each load's keys go in a resource."""
 SHARED_KEYS = ("name", "description", "plugins", "runtime")
 """Top-level keys every resource's load gets, under `defaults:`."""
@@ -91,9 +93,7 @@ def resource_graph(tree: Node, files: list[RecipeFile]) -> tuple[ResourceGraph, 
         return _one(tree), []
     problems = [
         Problem(
-            "dbt after several resources is not built yet (a recipe of one load runs dbt after it)"
-            if key == "dbt"
-            else f"'{key}' belongs in a resource or in defaults: a recipe with resources holds "
+            f"'{key}' belongs in a resource or in defaults: a recipe with resources holds "
             "only " + ", ".join(sorted(PIPELINE_KEYS)),
             key,
             location=node.key_location or node.location,

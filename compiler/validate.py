@@ -12,7 +12,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +29,8 @@ from recipec.compiler.yaml_loader import (
 )
 from recipec.errors import Problem, RecipeError, did_you_mean, sorted_problems
 from recipec.registry import REGISTRY, Kind, Registration, ensure_builtins, import_plugins
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,20 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     for problem in problems:
         seen.setdefault((problem.path, problem.message), problem)
     return sorted_problems(seen.values())
+
+
+def validate_section(rendered: RenderedTree, key: str, model: type[M]) -> M:
+    """The top-level block `key` of a rendered tree as `model`, its problems located."""
+    data = to_plain(rendered.tree)
+    problems = list(rendered.problems)
+    reporter = _Reporter(rendered.tree, data, rendered.secrets, {p.path for p in problems})
+    try:
+        section = model.model_validate(data.get(key))
+    except ValidationError as exc:
+        problems += reporter.problems(exc, (key,), model)
+    if problems:
+        raise RecipeError(_dedupe(problems))
+    return section
 
 
 class _Reporter:

@@ -224,8 +224,7 @@ def _postgres_types(
     oids = dict(zip(names, rows[0], strict=True))
     statement = source_types.postgres_type_names_sql(sorted(set(oids.values())))
     named = {
-        oid: (domain, name)
-        for oid, domain, name in _source_query(connection, step, statement)
+        oid: (domain, name) for oid, domain, name in _source_query(connection, step, statement)
     }
     return {name: named[oid] for name, oid in oids.items() if oid in named}
 

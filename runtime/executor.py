@@ -36,6 +36,7 @@ from recipec.compiler.connectors.statements import table_expression
 from recipec.compiler.plan import (
     BATCHES,
     CommitStateStep,
+    DbtNode,
     DbtStep,
     ExtractStep,
     Plan,
@@ -122,6 +123,8 @@ class RunSummary:
     recipec_version: str
     resources: list[ResourceSummary] = field(default_factory=list)
     """In the plan's order."""
+    dbt: ResourceSummary | None = None
+    """The plan's dbt node, after the resources (`dbt` lists what dbt ran)."""
     rows_read: int = 0
     rows_written: int = 0
     duration_seconds: float = 0.0
@@ -185,6 +188,65 @@ def _crash_point(name: str) -> None:
         os._exit(70)
 
 
+def engine_file(unit: Unit) -> str | None:
+    """The DuckDB file a unit's engine connection works in: a DuckDB destination's."""
+    write = unit.write
+    return write.database if write.destination == "duckdb" else None
+
+
+def run_dbt_after(
+    step: DbtStep, unit: Unit, context: RunContext
+) -> tuple[list[dict[str, Any]], float]:
+    """dbt against the database `unit` loaded, once its load committed: what dbt ran, and the
+    seconds it took. A DuckDB file is dbt's alone meanwhile (DuckDB opens a file once per
+    process), so units writing to it wait."""
+    from recipec.runtime.dbt import run_dbt
+
+    _, destination = resolve_secrets(context.plan, unit, context.vars)
+    began = time.perf_counter()
+    file = engine_file(unit)
+    with context.engine.released(file) if file else contextlib.nullcontext():
+        nodes = run_dbt(step, destination, context.scratch.path)
+    return [node.to_dict() for node in nodes], round(time.perf_counter() - began, 4)
+
+
+class DbtExecutor:
+    """Runs a plan's dbt node, once the units it depends on committed."""
+
+    def __init__(self, node: DbtNode, context: RunContext) -> None:
+        self.node = node
+        self.context = context
+        self.committed: list[str] = []
+        self.stopping = False
+
+    @property
+    def name(self) -> str:
+        return "dbt"
+
+    def interrupt(self) -> None:
+        """dbt's runner cannot be cancelled from another thread: it finishes the node it runs
+        (its models commit on their own), and the run stops after it."""
+        self.stopping = True
+
+    def run(self) -> ResourceSummary:
+        step = self.node.step
+        started = datetime.now(timezone.utc).isoformat()
+        nodes, seconds = run_dbt_after(
+            step, self.context.plan.unit(self.node.profile_of), self.context
+        )
+        self.committed.append(f"dbt {step.command}")
+        return ResourceSummary(
+            resource=self.name,
+            status="success",
+            table="",
+            duration_seconds=seconds,
+            steps=[StepTiming("dbt", seconds, len(nodes))],
+            dbt=nodes,
+            started_at=started,
+            finished_at=datetime.now(timezone.utc).isoformat(),
+        )
+
+
 class UnitExecutor:
     """Runs one unit of a plan once (retrying transient failures per `runtime.retries`)."""
 
@@ -205,6 +267,10 @@ class UnitExecutor:
         self.live: duckdb.DuckDBPyConnection | None = None
         """The engine connection while an attempt runs (what `interrupt` interrupts)."""
         self.stopping = False
+
+    @property
+    def name(self) -> str:
+        return self.unit.name
 
     def interrupt(self) -> None:
         """Stop the run (from another thread): cancel the statement in flight; what is not
@@ -241,21 +307,11 @@ class UnitExecutor:
 
     @property
     def _engine_file(self) -> str | None:
-        """The DuckDB file the unit's engine connection works in: a DuckDB destination's."""
-        write = self.unit.write
-        return write.database if write.destination == "duckdb" else None
+        return engine_file(self.unit)
 
     def _run_dbt(self, step: DbtStep, summary: ResourceSummary) -> None:
-        """dbt, once the load committed and closed the destination (a DuckDB file is dbt's
-        to open then)."""
-        from recipec.runtime.dbt import run_dbt
-
-        began = time.perf_counter()
-        file = self._engine_file
-        with self.context.engine.released(file) if file else contextlib.nullcontext():
-            nodes = run_dbt(step, self.write_config, self.scratch.path)
-        seconds = round(time.perf_counter() - began, 4)
-        summary.dbt = [node.to_dict() for node in nodes]
+        nodes, seconds = run_dbt_after(step, self.unit, self.context)
+        summary.dbt = nodes
         summary.steps.append(StepTiming("dbt", seconds, len(nodes)))
         summary.duration_seconds = round(summary.duration_seconds + seconds, 4)
         self._log_event(

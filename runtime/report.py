@@ -29,7 +29,29 @@ def render_summary(summary: RunSummary, plan: Plan, preview: int = 0) -> str:
         lines += _resource_lines(name, resource, unit, preview)
         if several:
             lines.append("")
+    if summary.dbt is not None:
+        lines += _dbt_lines(summary.dbt)
     return "\n".join(lines).rstrip("\n")
+
+
+def _dbt_lines(summary: ResourceSummary) -> list[str]:
+    """The dbt node: what it ran (or why it failed or was skipped)."""
+    head = f"dbt: {summary.status}"
+    if summary.status in ("failed", "skipped", "interrupted"):
+        return [head, f"  {summary.error or ''}".rstrip()]
+    return [
+        head,
+        f"  ran           {_dbt_counts(summary)}",
+        f"  duration      {summary.duration_seconds:.2f} s",
+    ]
+
+
+def _dbt_counts(summary: ResourceSummary) -> str:
+    counts: dict[str, int] = {}
+    for node in summary.dbt:
+        kind = f"{node['resource_type']} {node['status']}"
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
 def _resource_lines(name: str, summary: ResourceSummary, unit: Unit, preview: int) -> list[str]:
@@ -55,11 +77,7 @@ def _resource_lines(name: str, summary: ResourceSummary, unit: Unit, preview: in
         lines.append(f"  files loaded  {len(summary.files_loaded)}")
     lines += [f"  note: {note}" for note in summary.notes]
     if summary.dbt:
-        counts: dict[str, int] = {}
-        for node in summary.dbt:
-            kind = f"{node['resource_type']} {node['status']}"
-            counts[kind] = counts.get(kind, 0) + 1
-        lines.append("  dbt           " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        lines.append(f"  dbt           {_dbt_counts(summary)}")
     lines.append("  steps: " + ", ".join(f"{s.step} {s.seconds:.3f}s" for s in summary.steps))
     if preview and write.destination == "duckdb" and write.database not in (None, ":memory:"):
         lines.append("")

@@ -12,19 +12,27 @@ A failed unit marks its descendants skipped (with the reason) while independent 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from recipec import redaction
 from recipec._version import __version__
-from recipec.compiler.plan import Plan, Unit
+from recipec.compiler.plan import DbtStep, Plan
 from recipec.errors import DataLoaderError, RecipeError, RunFailed
 from recipec.registry import import_plugins
 from recipec.runtime import engine, interrupts, scratch
-from recipec.runtime.executor import ResourceSummary, RunContext, RunSummary, UnitExecutor
+from recipec.runtime.executor import (
+    DbtExecutor,
+    ResourceSummary,
+    RunContext,
+    RunSummary,
+    UnitExecutor,
+)
 from recipec.runtime.progress import Progress
 from recipec.runtime.state import StateBackend
 
@@ -53,7 +61,16 @@ def run_plan(
 
         check_files(plan)
     _import_plugins(plan)
-    units = [u for u in plan.units if selected is None or u.name in selected]
+    tasks = [
+        _Task(u.name, u.depends_on, u.write.table, functools.partial(UnitExecutor, u))
+        for u in plan.units
+        if selected is None or u.name in selected
+    ]
+    units = [t.name for t in tasks]
+    dbt = plan.dbt
+    if dbt is not None and (selected is None or set(dbt.depends_on) & set(selected)):
+        _check_dbt_connection(dbt.step)
+        tasks.append(_Task("dbt", dbt.depends_on, "", functools.partial(DbtExecutor, dbt)))
     summary = RunSummary(
         recipe=plan.name,
         status="success",
@@ -61,7 +78,7 @@ def run_plan(
         plan_fingerprint=plan.fingerprint,
         recipec_version=__version__,
     )
-    _event("run started", "run_started", summary, resources=[u.name for u in units])
+    _event("run started", "run_started", summary, resources=units)
     began = time.perf_counter()
     folder = scratch.RunFolder()
     runtime = plan.runtime
@@ -82,17 +99,19 @@ def run_plan(
         refuse_stale=refuse_stale,
         progress=progress or Progress(enabled=False),
     )
-    scheduler = _Scheduler(units, context, fail_fast)
+    scheduler = _Scheduler(tasks, context, fail_fast)
     try:
         failures = scheduler.run()
     finally:
         shared.close()
         folder.close()
-        summary.resources = [scheduler.results[u.name] for u in units]
+        summary.resources = [scheduler.results[name] for name in units]
+        summary.dbt = scheduler.results.get("dbt")
         summary.rows_read = sum(r.rows_read for r in summary.resources)
         summary.rows_written = sum(r.rows_written for r in summary.resources)
         summary.duration_seconds = round(time.perf_counter() - began, 4)
-        summary.status = scheduler.stopped or _status(summary.resources)
+        every = [*summary.resources, *([summary.dbt] if summary.dbt else [])]
+        summary.status = scheduler.stopped or _status(every)
         _event(
             "run finished",
             "run_finished",
@@ -105,6 +124,32 @@ def run_plan(
     if failures:
         raise _run_error(failures, summary)
     return summary
+
+
+def _check_dbt_connection(step: DbtStep) -> None:
+    from recipec.runtime.dbt import check_connection
+
+    check_connection(step)
+
+
+class _Executor(Protocol):
+    name: str
+    committed: list[str]
+    stopping: bool
+
+    def run(self) -> ResourceSummary: ...
+
+    def interrupt(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What the scheduler runs: a unit, or the dbt node."""
+
+    name: str
+    depends_on: list[str]
+    table: str
+    executor: Callable[[RunContext], _Executor]
 
 
 def _status(resources: list[ResourceSummary]) -> str:
@@ -127,13 +172,13 @@ def _import_plugins(plan: Plan) -> None:
 
 
 class _Scheduler:
-    def __init__(self, units: list[Unit], context: RunContext, fail_fast: bool) -> None:
-        self.units = units
+    def __init__(self, tasks: list[_Task], context: RunContext, fail_fast: bool) -> None:
+        self.tasks = tasks
         self.context = context
         self.fail_fast = fail_fast
         self.results: dict[str, ResourceSummary] = {}
         self.failures: list[tuple[str, BaseException]] = []
-        self.running: dict[concurrent.futures.Future[ResourceSummary], UnitExecutor] = {}
+        self.running: dict[concurrent.futures.Future[ResourceSummary], tuple[_Task, _Executor]] = {}
         self.committed: list[str] = []
         """What the units committed, in the order they did, for an interruption's message."""
         self.stopped: str | None = None
@@ -142,7 +187,7 @@ class _Scheduler:
         self.parallelism = max(1, int(runtime.get("parallelism") or DEFAULT_PARALLELISM))
 
     def run(self) -> list[tuple[str, BaseException]]:
-        pending = list(self.units)
+        pending = list(self.tasks)
         with (
             interrupts.interruptible() as interruptions,
             concurrent.futures.ThreadPoolExecutor(self.parallelism) as pool,
@@ -156,8 +201,8 @@ class _Scheduler:
         return self.failures
 
     def _start_ready(
-        self, pending: list[Unit], pool: concurrent.futures.ThreadPoolExecutor
-    ) -> list[Unit]:
+        self, pending: list[_Task], pool: concurrent.futures.ThreadPoolExecutor
+    ) -> list[_Task]:
         waiting = []
         for unit in pending:
             blocked = [
@@ -175,13 +220,13 @@ class _Scheduler:
             if not ready or len(self.running) >= self.parallelism:
                 waiting.append(unit)
                 continue
-            executor = UnitExecutor(unit, self.context)
-            self.running[pool.submit(executor.run)] = executor
+            executor = unit.executor(self.context)
+            self.running[pool.submit(executor.run)] = (unit, executor)
         return waiting
 
     @property
     def _names(self) -> set[str]:
-        return {u.name for u in self.units}
+        return {t.name for t in self.tasks}
 
     def _failed(self, name: str) -> bool:
         return self.results[name].status not in FINISHED
@@ -193,20 +238,22 @@ class _Scheduler:
             self.running, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
         )
         for future in done:
-            executor = self.running.pop(future)
-            self._finished(executor, future)
+            unit, executor = self.running.pop(future)
+            self._finished(unit, executor, future)
 
     def _finished(
-        self, executor: UnitExecutor, future: concurrent.futures.Future[ResourceSummary]
+        self,
+        unit: _Task,
+        executor: _Executor,
+        future: concurrent.futures.Future[ResourceSummary],
     ) -> None:
-        unit = executor.unit
         self.committed += executor.committed
         failure = future.exception()
         if failure is None:
             result = future.result()
         else:
             result = getattr(executor, "summary", None) or ResourceSummary(
-                resource=unit.name, status="failed", table=unit.write.table
+                resource=unit.name, status="failed", table=unit.table
             )
             result.status = "interrupted" if executor.stopping else "failed"
             result.error = redaction.redact(str(getattr(failure, "message", failure)))
@@ -225,18 +272,18 @@ class _Scheduler:
             **({"error": result.error} if result.error else {}),
         )
 
-    def _skip(self, unit: Unit, reason: str) -> None:
+    def _skip(self, unit: _Task, reason: str) -> None:
         self.results[unit.name] = ResourceSummary(
-            resource=unit.name, status="skipped", table=unit.write.table, error=reason
+            resource=unit.name, status="skipped", table=unit.table, error=reason
         )
         _event(
             "resource skipped", "resource_skipped", self.context, resource=unit.name, reason=reason
         )
 
-    def _interrupt(self, pending: list[Unit], interruptions: interrupts.Interruptions) -> None:
+    def _interrupt(self, pending: list[_Task], interruptions: interrupts.Interruptions) -> None:
         """Roll back the units in flight; what committed stays. Raises `Interrupted`."""
         self.stopped = "interrupted"
-        for executor in self.running.values():
+        for _, executor in self.running.values():
             executor.interrupt()
         while self.running:
             try:
@@ -254,7 +301,8 @@ def _run_error(failures: list[tuple[str, BaseException]], summary: RunSummary) -
     """The run's error: the one failure (named by its resource when the plan has several), or
     one listing each; either way carrying the summary, and redacted."""
     several = len(summary.resources) > 1
-    skipped = [r for r in summary.resources if r.status == "skipped"]
+    nodes = [*summary.resources, *([summary.dbt] if summary.dbt else [])]
+    skipped = [r for r in nodes if r.status == "skipped"]
     tail = "".join(f"\n  skipped {r.resource}: {r.error}" for r in skipped)
     if len(failures) == 1:
         name, failure = failures[0]

@@ -68,7 +68,7 @@ def test_dbt_builds_the_models_on_what_the_load_wrote(shop: Project, cli):
     ran = cli("run", "r.yaml", "--var", "day=2024-05-01", "--format", "json")
     assert ran.code == 0, ran.err
     summary = json.loads(ran.out[ran.out.index("{") :])
-    nodes = {(n["resource_type"], n["name"]): n["status"] for n in summary["dbt"]}
+    nodes = {(n["resource_type"], n["name"]): n["status"] for n in summary["resources"][0]["dbt"]}
     assert nodes == {
         ("model", "customer_counts"): "success",
         ("test", "not_null_customer_counts_customers"): "pass",
@@ -170,7 +170,7 @@ def test_the_example_loads_then_builds_its_models_and_passes_its_tests(tmp_path,
     assert result.code == 0, result.err
     summary = json.loads(result.out[result.out.index("{") :])
     assert summary["rows_written"] == 7
-    statuses = sorted((n["resource_type"], n["status"]) for n in summary["dbt"])
+    statuses = sorted((n["resource_type"], n["status"]) for n in summary["resources"][0]["dbt"])
     assert statuses == [("model", "success")] + [("test", "pass")] * 4
     project = Project(tmp_path)
     assert project.rows(
@@ -200,7 +200,9 @@ def test_a_dbt_step_builds_its_models_after_the_load(shop: Project, cli):
     plan = cli("compile", "r.yaml", "--format", "json").json()
     (dbt,) = [step for step in plan["units"][0]["steps"] if step["kind"] == "dbt"]
     assert dbt["select"] == ["customer_counts"] and dbt["command"] == "build"
-    assert [s["type"] for s in plan["units"][0]["steps"] if s["kind"] == "transform"] == ["add_column"]
+    assert [s["type"] for s in plan["units"][0]["steps"] if s["kind"] == "transform"] == [
+        "add_column"
+    ]
     ran = cli("run", "r.yaml", "--format", "json")
     assert ran.code == 0, ran.err
     assert shop.rows("SELECT run_date FROM main.customer_counts", "w.duckdb") == [("2024-06-01",)]
@@ -275,3 +277,184 @@ def test_the_dbt_profile_in_the_plan_holds_no_password(shop: Project, cli, monke
     assert "pg-secret-for-dbt" not in compiled.out
     (dbt,) = [step for step in compiled.json()["units"][0]["steps"] if step["kind"] == "dbt"]
     assert dbt["profile"]["password"] == "***" and dbt["profile"]["schema"] == "public"
+
+
+ORDERS_MODEL = """
+    select c.id, count(o.id) as orders
+    from {{ source('loaded', 'customers') }} c
+    left join {{ source('loaded', 'orders') }} o on o.customer_id = c.id
+    group by c.id
+    """
+
+
+def _pipeline(project: Project, *, dbt: dict[str, object], **resource_changes: object) -> None:
+    """Three resources into one DuckDB file; dbt after the two its model reads."""
+    project.write("data/orders.csv", "id,customer_id\n10,1\n11,1\n12,3\n")
+    project.write("data/audit.csv", "event\nstarted\n")
+    project.write("dbt_project/models/customer_orders.sql", ORDERS_MODEL)
+    project.write(
+        "dbt_project/models/schema.yml",
+        PROJECT["models/schema.yml"].replace(
+            "tables: [{name: customers}]", "tables: [{name: customers}, {name: orders}]"
+        ),
+    )
+    resources = [
+        {"name": "customers", "source": {"path": "data/customers.csv"}},
+        {"name": "orders", "source": {"path": "data/orders.csv"}},
+        {"name": "audit", "source": {"path": "data/audit.csv"}},
+    ]
+    for resource in resources:
+        resource["destination"] = {"table": f"main.{resource['name']}"}
+        resource.update(resource_changes.get(str(resource["name"]), {}))  # type: ignore[call-overload]
+    recipe = {
+        "name": "shop_pipeline",
+        "defaults": {
+            "source": {"type": "csv"},
+            "destination": {**DUCKDB, "write_mode": "overwrite"},
+        },
+        "resources": resources,
+        "dbt": {"project_dir": "dbt_project", "vars": {"run_date": "{{ var('day') }}"}, **dbt},
+    }
+    project.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
+
+
+def test_a_pipeline_runs_dbt_after_the_resources_it_depends_on(shop: Project, cli):
+    _pipeline(shop, dbt={"depends_on": ["customers", "orders"], "select": ["customer_orders"]})
+    compiled = cli("compile", "r.yaml", "--var", "day=2024-05-01")
+    assert compiled.code == 0, compiled.err
+    assert "dbt  after customers, orders committed" in compiled.out
+    assert "| dbt build --project-dir dbt_project --select customer_orders" in compiled.out
+    graph = cli("compile", "r.yaml", "--var", "day=x", "--graph", "--format", "mermaid").out
+    assert graph.splitlines()[-3:] == [
+        '  _dbt[["dbt build"]]',
+        "  customers --> _dbt",
+        "  orders --> _dbt",
+    ]
+    plan = cli("compile", "r.yaml", "--var", "day=x", "--format", "json").json()
+    assert plan["dbt"]["depends_on"] == ["customers", "orders"]
+    assert plan["dbt"]["step"]["profile"] == {"type": "duckdb", "path": "w.duckdb"}
+
+    ran = cli("run", "r.yaml", "--var", "day=2024-05-01", "--format", "json")
+    assert ran.code == 0, ran.err
+    summary = ran.json()
+    assert summary["dbt"]["status"] == "success"
+    assert [(n["resource_type"], n["name"], n["status"]) for n in summary["dbt"]["dbt"]] == [
+        ("model", "customer_orders", "success")
+    ]
+    assert [r["status"] for r in summary["resources"]] == ["success"] * 3
+    rows = shop.rows("SELECT id, orders FROM main.customer_orders ORDER BY id", "w.duckdb")
+    assert rows == [(1, 2), (2, 0), (3, 1)]
+    text = cli("run", "r.yaml", "--var", "day=2024-05-01")
+    assert "dbt: success\n  ran           1 model success" in text.out
+
+
+def test_dbt_is_skipped_when_a_resource_it_depends_on_fails(shop: Project, cli):
+    _pipeline(
+        shop,
+        dbt={"depends_on": ["orders"]},
+        orders={"transform": {"steps": [{"type": "cast", "columns": {"id": "date"}}]}},
+    )
+    result = cli("run", "r.yaml", "--var", "day=x", "--format", "json")
+    assert result.code == 3
+    summary = result.json()
+    assert [(r["resource"], r["status"]) for r in summary["resources"]] == [
+        ("customers", "success"),
+        ("orders", "failed"),
+        ("audit", "success"),
+    ]
+    assert summary["dbt"]["status"] == "skipped"
+    assert summary["dbt"]["error"] == "depends on orders, which failed"
+    assert "skipped dbt: depends on orders, which failed" in result.err
+    assert not shop.rows(
+        "SELECT * FROM information_schema.tables WHERE table_name = 'customer_orders'", "w.duckdb"
+    )
+
+
+def test_a_failing_dbt_model_fails_the_pipeline_with_dbts_message(shop: Project, cli):
+    _pipeline(shop, dbt={})
+    shop.write(
+        "dbt_project/models/broken.sql", "select no_such_column from {{ ref('customer_orders') }}\n"
+    )
+    result = cli("run", "r.yaml", "--var", "day=x")
+    assert result.code == 3
+    assert "dbt build failed after the load committed: model broken error" in result.err
+    assert shop.rows("SELECT count(*) FROM main.orders", "w.duckdb") == [(3,)]  # committed
+
+
+@pytest.mark.parametrize(
+    ("dbt", "changes", "path", "message"),
+    [
+        (
+            {"depends_on": ["customers", "ordres"]},
+            {},
+            "dbt.depends_on[1]",
+            "dbt depends on 'ordres', which is not a resource of this recipe",
+        ),
+        ({"project_dir": "nowhere"}, {}, "dbt.project_dir", "no dbt project at nowhere"),
+        (
+            {},
+            {"audit": {"destination": {"table": "main.audit", "database": "other.duckdb"}}},
+            "dbt",
+            "dbt runs against one database, and the resources it depends on write to several "
+            "(customers to w.duckdb, audit to other.duckdb)",
+        ),
+    ],
+)
+def test_a_pipeline_dbt_block_that_cannot_work_is_a_recipe_error(
+    shop: Project, cli, dbt, changes, path, message
+):
+    _pipeline(shop, dbt=dbt, **changes)
+    result = cli("run", "r.yaml", "--var", "day=x")
+    assert result.code == 1, result.err
+    assert f"r.yaml:" in result.err and f"{path}: {message}" in result.err
+    assert not (shop.root / "w.duckdb").exists()
+
+
+def test_the_example_pipeline_loads_in_order_then_builds_and_tests_its_models(
+    tmp_path, monkeypatch, cli
+):
+    import shutil
+
+    from helpers import REPO
+
+    shutil.copytree(REPO / "recipes", tmp_path / "recipes")
+    monkeypatch.chdir(tmp_path)
+    vars_ = ["--var", "db_path=shop.duckdb", "--var", "run_date=2024-03-10"]
+    result = cli("run", "recipes/shop_pipeline.yaml", *vars_, "--format", "json")
+    assert result.code == 0, result.err
+    summary = result.json()
+    assert [(r["resource"], r["rows_written"]) for r in summary["resources"]] == [
+        ("customers", 7),
+        ("orders", 6),
+        ("order_items", 7),
+    ]
+    statuses = sorted((n["resource_type"], n["status"]) for n in summary["dbt"]["dbt"])
+    assert statuses == [("model", "success")] + [("test", "pass")] * 8
+    project = Project(tmp_path)
+    assert project.rows(
+        "SELECT customer_id, orders, total_amount, CAST(as_of AS VARCHAR) "
+        "FROM main.customer_orders WHERE orders > 0 ORDER BY customer_id",
+        "shop.duckdb",
+    ) == [
+        (1, 2, 155.5, "2024-03-10"),
+        (2, 1, 89.9, "2024-03-10"),
+        (3, 1, 250.0, "2024-03-10"),
+        (7, 1, 410.25, "2024-03-10"),
+    ]
+    again = cli(
+        "run",
+        "recipes/shop_pipeline.yaml",
+        *vars_,
+        "--var",
+        "include_items=false",
+        "--format",
+        "json",
+    )
+    assert again.code == 0, again.err
+    rerun = again.json()  # each cursor re-reads only the rows at its watermark
+    assert [(r["resource"], r["rows_read"]) for r in rerun["resources"]] == [
+        ("customers", 1),
+        ("orders", 1),
+    ]
+    assert rerun["dbt"]["status"] == "success"
+    assert project.rows("SELECT count(*) FROM main.order_items", "shop.duckdb") == [(7,)]
