@@ -75,7 +75,8 @@ def with_schema(plan: Plan, columns: list[tuple[str, str]]) -> Plan:
     last = unit.transforms[-1] if unit.transforms else unit.extract
     schema = [Column(name=n, type=t) for n, t in columns]
     return with_steps(
-        plan, [s.model_copy(update={"output_schema": schema}) if s is last else s for s in unit.steps]
+        plan,
+        [s.model_copy(update={"output_schema": schema}) if s is last else s for s in unit.steps],
     )
 
 
@@ -83,7 +84,10 @@ def with_sql(plan: Plan, index: int, sql: str) -> Plan:
     unit = plan.only
     return with_steps(
         plan,
-        [s.model_copy(update={"sql": sql}) if s is unit.transforms[index] else s for s in unit.steps],
+        [
+            s.model_copy(update={"sql": sql}) if s is unit.transforms[index] else s
+            for s in unit.steps
+        ],
     )
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from snapshot_extensions import JsonSnapshot, SqlSnapshot, TextSnapshot
 
 from recipec import Plan, RecipeError, compile_recipe, from_yaml
+from recipec.api import compile_file
 from recipec.compiler.render import render_plan
 
 EXAMPLES = sorted(p.name for p in (REPO / "recipes").glob("*.yaml"))
@@ -25,10 +26,11 @@ def in_repo(monkeypatch):
 
 @pytest.mark.parametrize("recipe", EXAMPLES)
 def test_example_plans_are_pinned(in_repo, recipe, snapshot):
-    plan = compile_recipe(from_yaml(f"recipes/{recipe}", vars={"db_path": "example.duckdb"}))
+    plan = compile_file(f"recipes/{recipe}", {"db_path": "example.duckdb"})
     assert plan.to_json() == snapshot(extension_class=JsonSnapshot)
     assert render_plan(plan) == snapshot(extension_class=TextSnapshot)
-    assert plan.only.stage.sql + "\n" == snapshot(extension_class=SqlSnapshot)
+    stages = "\n".join(unit.stage.sql for unit in plan.units)
+    assert stages + "\n" == snapshot(extension_class=SqlSnapshot)
 
 
 def test_same_recipe_gives_byte_identical_json_wherever_it_is_compiled(tmp_path, monkeypatch):

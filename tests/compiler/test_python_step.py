@@ -68,7 +68,10 @@ def test_a_function_by_name_then_sql_steps_then_a_registered_transform(project):
     )
     plan = compile_recipe(from_yaml("r.yaml"))
     assert [t.runs_in_python for t in plan.only.transforms] == [True, False, True]
-    assert [(c.name, c.type) for c in plan.only.output_schema] == [("id", "BIGINT"), ("name", "VARCHAR")]
+    assert [(c.name, c.type) for c in plan.only.output_schema] == [
+        ("id", "BIGINT"),
+        ("name", "VARCHAR"),
+    ]
     summary = run_recipe_from_yaml("r.yaml")
     assert summary.rows_written == 2
     assert project.rows("SELECT id, name FROM t ORDER BY id") == [(1, "ada?"), (2, "alan?")]

@@ -105,7 +105,9 @@ def test_secrets_never_appear_in_plans_but_are_resolved_when_the_plan_runs(secre
     assert "SECRET" not in compiled.out
     plan = compiled.json()
     assert plan["units"][0]["steps"][0]["config"]["token"] == "***"
-    assert plan["units"][0]["steps"][0]["config"]["note"] == "not a secret"  # not a secret-looking key
+    assert (
+        plan["units"][0]["steps"][0]["config"]["note"] == "not a secret"
+    )  # not a secret-looking key
     assert plan["units"][0]["secrets"]["source.token"] == {
         "env": ["API_TOKEN"],
         "template": "{{ env_var('API_TOKEN') }}",

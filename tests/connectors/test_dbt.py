@@ -406,7 +406,7 @@ def test_a_pipeline_dbt_block_that_cannot_work_is_a_recipe_error(
     _pipeline(shop, dbt=dbt, **changes)
     result = cli("run", "r.yaml", "--var", "day=x")
     assert result.code == 1, result.err
-    assert f"r.yaml:" in result.err and f"{path}: {message}" in result.err
+    assert "r.yaml:" in result.err and f"{path}: {message}" in result.err
     assert not (shop.root / "w.duckdb").exists()
 
 

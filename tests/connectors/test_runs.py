@@ -39,7 +39,14 @@ def test_runs_lists_the_committed_loads_newest_first(project: Project, cli):
     ] == [second["run_id"]]
     text = cli("runs", "r.yaml").out.splitlines()
     assert text[0].split() == [
-        "committed", "at", "resource", "run", "id", "rows", "mode", "watermark"
+        "committed",
+        "at",
+        "resource",
+        "run",
+        "id",
+        "rows",
+        "mode",
+        "watermark",
     ]
     assert second["run_id"] in text[1] and text[1].split()[-1] == "3"
 

@@ -259,7 +259,12 @@ def test_run_summary_and_load_history_carry_fingerprint_and_version(project):
     assert loads == [(summary.run_id, summary.plan_fingerprint, summary.recipec_version, 1)]
     state = project.state("t")
     assert state["metadata"]["plan_fingerprint"] == summary.plan_fingerprint
-    assert {s.step for s in summary.resources[0].steps} == {"extract", "stage", "write", "commit_state"}
+    assert {s.step for s in summary.resources[0].steps} == {
+        "extract",
+        "stage",
+        "write",
+        "commit_state",
+    }
 
 
 @pytest.mark.parametrize("database", ["recipec.duckdb", "main.duckdb", "dir with space/x.duckdb"])
