@@ -71,6 +71,7 @@ def lower(
         name=resource,
         depends_on=list(depends_on),
         state_key=state_key(ir.name, resource),
+        former_state_key=ir.name if state_key(ir.name, resource) != ir.name else None,
         runtime=ir.runtime.model_dump(mode="json"),
         warnings=list(ir.warnings),
         secrets={

@@ -281,6 +281,9 @@ class Unit(PlanModel):
     state_key: str
     """What its state is stored under: the recipe's name for the resource named after it,
     `recipe.resource` for the others."""
+    former_state_key: str | None = None
+    """A resource of a recipe that had one load before it had resources: the key that load's
+    state was kept under, which the resource writing the same table continues from."""
     fingerprint: str = ""
     runtime: dict[str, Any]
     secrets: dict[str, SecretRef] = {}

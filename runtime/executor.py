@@ -550,26 +550,45 @@ class UnitExecutor:
     # -- state ---------------------------------------------------------------------------------
 
     def _load_state(self, holds_state: bool) -> State | None:
+        """The state the unit continues from (none with --full-refresh). A recipe that gained
+        resources: the resource writing the table its one load wrote continues from that
+        load's state."""
+        self.state_read_from = self.unit.state_key
+        state = self._stored_state(self.unit.state_key, holds_state)
+        former = self.unit.former_state_key
+        if state is None and former is not None and not self.full_refresh:
+            earlier = self._stored_state(former, holds_state, quiet=True)
+            if earlier is not None and earlier.metadata and earlier.metadata.table == (
+                self.unit.write.table
+            ):
+                log.info("%s continues from the state saved as %s", self.unit.state_key, former)
+                self.state_read_from = former
+                return earlier.model_copy(update={"recipe_name": self.unit.state_key})
+        return state
+
+    def _stored_state(self, key: str, holds_state: bool, quiet: bool = False) -> State | None:
         if not holds_state:
-            return None if self.full_refresh else self.backend.load(self.unit.state_key)
+            return None if self.full_refresh else self.backend.load(key)
         try:
-            backend_state = self.backend.load(self.unit.state_key)
+            backend_state = self.backend.load(key)
         except StateError as exc:  # only a copy: the destination holds the truth
             log.warning("%s; it will be rewritten from the destination's state", exc.message)
             backend_state = None
-        stored = self.session.read_state(self.unit.commit, self.unit.state_key)
+        stored = self.session.read_state(self.unit.commit, key)
+        if quiet:
+            return None if self.full_refresh else stored
         if stored is not None and not stored.same_data(backend_state):
             log.warning(
                 "the saved state of %s differs from the state committed in the destination; "
                 "trusting the destination and refreshing the saved copy",
-                self.unit.state_key,
+                key,
             )
             self.backend.save(stored)
         if stored is None and backend_state is not None:
             log.warning(
                 "the destination holds no state for %s (was it rebuilt?); ignoring the saved "
                 "copy and loading from the start",
-                self.unit.state_key,
+                key,
             )
         return None if self.full_refresh else stored
 
@@ -927,7 +946,7 @@ class UnitExecutor:
                 raise
             raise databases.connector_error(exc, self.unit.extract) from None
         if self.unit.commit.in_destination:
-            known = self.session.load_keys(self.unit.commit, self.unit.state_key)
+            known = self.session.load_keys(self.unit.commit, self.state_read_from)
         else:
             cursor = self.previous.cursor if self.previous else None
             known = engine.keys_table(self.connection, cursor.boundary_keys if cursor else [])

@@ -122,7 +122,8 @@ def run_plan(
             seconds=summary.duration_seconds,
         )
     if failures:
-        raise _run_error(failures, summary)
+        order = [*units, "dbt"]
+        raise _run_error(sorted(failures, key=lambda f: order.index(f[0])), summary)
     return summary
 
 
