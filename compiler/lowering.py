@@ -512,6 +512,7 @@ def lower_commit(ir: LoadIR) -> CommitStateStep:
         "setup_sql": render(statements.state_setup(schema)),
         "read_sql": statements.state_read(schema).sql(dialect=dialect),
         "commit_sql": render(statements.state_commit(schema)),
+        "run_record_sql": statements.run_record(schema).sql(dialect=dialect),
         "history_sql": statements.load_history(schema).sql(dialect=dialect),
     }
     if keys is not None:

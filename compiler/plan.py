@@ -228,8 +228,11 @@ class CommitStateStep(PlanModel):
     keys_commit_sql: list[str] = []
     """Replace the stored hashes with `_recipec_new_keys`, in the data's transaction (a server
     destination takes them by COPY)."""
+    run_record_sql: str | None = None
+    """The resource's row in `_recipec_runs` (`$status`, `$error`...): part of `commit_sql`,
+    and run alone after a failure rolled back."""
     history_sql: str | None = None
-    """The recipe's committed loads, newest first (`$recipe_name`, `$limit`): `recipec runs`."""
+    """The resource's runs, newest first (`$recipe_name`, `$limit`): `recipec runs`."""
 
 
 class DbtStep(PlanModel):

@@ -626,7 +626,8 @@ def show_state(recipe_name: str, state_dir: str, debug: bool, log_format: str) -
 def runs(
     recipe: str, vars_: tuple[str, ...], limit: int, output: str, debug: bool, log_format: str
 ) -> None:
-    """List RECIPE's committed loads, newest first, as its destination recorded them."""
+    """List RECIPE's runs, resource by resource, newest first, as its destination recorded
+    them (failed attempts too)."""
     _configure_logging(debug, log_format)
     from recipec.api import compile_file
     from recipec.runtime.history import load_history
@@ -639,20 +640,23 @@ def runs(
         return
     if not loads:
         tables = ", ".join(unit.write.table for unit in plan.units)
-        click.echo(f"no committed loads of {plan.name} in {tables} yet")
+        click.echo(f"no runs of {plan.name} into {tables} yet")
         return
     width = max(len("resource"), *(len(load["resource"]) for load in loads))
     header = (
-        f"{'committed at':<26}  {'resource':<{width}}  {'run id':<32}  {'rows':>10}  "
-        f"{'mode':<9}  watermark"
+        f"{'finished at':<26}  {'resource':<{width}}  {'run id':<32}  {'status':<11}  "
+        f"{'rows':>10}  {'mode':<9}  watermark"
     )
     click.echo(header)
     for load in loads:
-        committed = str(load["committed_at"])[:26]
+        finished = str(load["finished_at"])[:26]
         click.echo(
-            f"{committed:<26}  {load['resource']:<{width}}  {load['run_id']:<32}  "
-            f"{load['rows_written']:>10,}  {load['write_mode']:<9}  {load['watermark'] or ''}"
+            f"{finished:<26}  {load['resource']:<{width}}  {load['run_id']:<32}  "
+            f"{load['status']:<11}  {load['rows_written']:>10,}  {load['write_mode']:<9}  "
+            f"{load['watermark'] or ''}"
         )
+        if load["error"]:
+            click.echo(f"{'':<28}{load['error'].splitlines()[0]}")
 
 
 @cli.command(name="list-connectors")

@@ -83,6 +83,10 @@ class DestinationSession(Protocol):
         transaction."""
         ...
 
+    def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        """After a rollback: the failed attempt's row in `_recipec_runs`, committed alone."""
+        ...
+
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
@@ -205,6 +209,11 @@ class DuckDBSession:
         for statement in step.keys_commit_sql:
             engine.execute(self.connection, statement, values)
 
+    def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        for statement in step.setup_sql:
+            self.connection.execute(statement)
+        engine.execute(self.connection, step.run_record_sql or "", values)  # autocommit
+
     def commit(self) -> None:
         self.connection.execute("COMMIT")
 
@@ -271,6 +280,9 @@ class PluginSession(DuckDBSession):
         return WriteResult(int(written) if written is not None else counted.rows)
 
     def commit_state(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        pass
+
+    def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         pass
 
     def load_keys(self, step: CommitStateStep, recipe_name: str) -> int:
@@ -542,6 +554,10 @@ class PostgresSession:
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
             self.server.cancel()
+
+    def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
+        self._run(step.run_record_sql or "", values)
+        self.commit()
 
     def commit(self) -> None:
         try:

@@ -370,6 +370,7 @@ class UnitExecutor:
             started_at=datetime.now(timezone.utc).isoformat(),
         )
         self.values: dict[str, Any] = {"run_at": datetime.now(timezone.utc).isoformat()}
+        self.next_state: State | None = None
         self.stage_statement: str | None = None
         self.streamed_query: binding.StreamedQuery | None = None
         """Set when the batch streams straight into a new table instead of being staged."""
@@ -430,12 +431,17 @@ class UnitExecutor:
                 )
         except duckdb.ConversionException as exc:
             self.session.rollback()
-            raise self._cast_failure(exc) from None
+            failure: BaseException = self._cast_failure(exc)
+            self._record_failure(failure)
+            raise failure from None
         except duckdb.Error as exc:
             self.session.rollback()
-            raise engine.translate(exc, doing="the run failed", recipe=self.plan.name) from None
-        except BaseException:
+            failure = engine.translate(exc, doing="the run failed", recipe=self.plan.name)
+            self._record_failure(failure)
+            raise failure from None
+        except BaseException as exc:
             self.session.rollback()
+            self._record_failure(exc)
             raise
         finally:
             self.session.close()
@@ -445,6 +451,40 @@ class UnitExecutor:
         self.summary.duration_seconds = round(time.perf_counter() - self.started, 4)
         self.summary.finished_at = datetime.now(timezone.utc).isoformat()
         return self.summary
+
+    def _run_values(self, status: str, error: str | None) -> dict[str, Any]:
+        """The attempt's row in `_recipec_runs`."""
+        state = self.next_state
+        return {
+            "run_id": self.context.run_id,
+            "recipe_name": self.unit.state_key,
+            "resource": self.unit.name,
+            "status": status,
+            "plan_fingerprint": self.context.plan.fingerprint,
+            "recipec_version": __version__,
+            "table_name": self.unit.write.table,
+            "write_mode": "overwrite" if self.full_refresh else self.unit.write.write_mode,
+            "rows_read": self.summary.rows_read,
+            "rows_written": self.summary.rows_written,
+            "bytes_read": None,
+            "watermark": state.cursor.watermark if state and state.cursor else None,
+            "error": error,
+            "started_at": self.summary.started_at,
+        }
+
+    def _record_failure(self, failure: BaseException) -> None:
+        """Best effort, after the rollback: a destination that cannot be written to now is
+        often why the attempt failed."""
+        step = self.unit.commit
+        if not step.in_destination or step.run_record_sql is None:
+            return
+        interrupted = self.stopping or isinstance(failure, KeyboardInterrupt)
+        error = redaction.redact(str(getattr(failure, "message", None) or failure))
+        status = "interrupted" if interrupted else "failed"
+        try:
+            self.session.record_run(step, self._run_values(status, error or type(failure).__name__))
+        except Exception as exc:  # noqa: BLE001 - the failure itself is what the user needs
+            log.debug("could not record the failed attempt in _recipec_runs: %s", exc)
 
     def _event(self, event: str, **fields: Any) -> dict[str, Any]:
         """A structured event's fields (a JSON line with --log-format json): the run's id too."""
@@ -1043,17 +1083,8 @@ class UnitExecutor:
     def visit_commit_state(self, step: CommitStateStep) -> None:
         state = self._next_state(step)
         if step.in_destination:
-            values = {
-                "recipe_name": self.unit.state_key,
-                "state": state.to_json(),
-                "plan_fingerprint": self.context.plan.fingerprint,
-                "recipec_version": __version__,
-                "run_id": self.context.run_id,
-                "table_name": self.unit.write.table,
-                "write_mode": "overwrite" if self.full_refresh else self.unit.write.write_mode,
-                "rows_written": self.summary.rows_written,
-                "watermark": state.cursor.watermark if state.cursor else None,
-            }
+            self.next_state = state
+            values = {**self._run_values("success", None), "state": state.to_json()}
             self.session.commit_state(step, values)
         _crash_point("before_commit")
         self.session.commit()

@@ -1,5 +1,6 @@
-"""`recipec runs`: a recipe's committed loads, as its destination recorded them (in
-`<state_schema>._recipec_loads`, written in each load's own transaction)."""
+"""`recipec runs`: a recipe's runs, resource by resource, as its destination recorded them (in
+`<state_schema>._recipec_runs`: a load's row is written in its own transaction, a failed
+attempt's after it rolled back)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from recipec.runtime.secrets import resolve_secrets
 
 
 def load_history(plan: Plan, limit: int, vars: dict[str, Any]) -> list[dict[str, Any]]:
-    """The newest `limit` committed loads of the plan's resources, newest first; none before
-    the first."""
+    """The newest `limit` runs of the plan's resources, newest first; none before the first."""
     loads = []
     for unit in plan.units:
         step, write = unit.commit, unit.write
@@ -32,7 +32,7 @@ def load_history(plan: Plan, limit: int, vars: dict[str, Any]) -> list[dict[str,
         loads += [
             {"resource": unit.name, **dict(zip(HISTORY_COLUMNS, row, strict=True))} for row in rows
         ]
-    loads.sort(key=lambda load: str(load["committed_at"]), reverse=True)
+    loads.sort(key=lambda load: str(load["finished_at"]), reverse=True)
     return loads[:limit]
 
 

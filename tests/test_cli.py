@@ -61,6 +61,24 @@ def test_a_saved_plan_runs_without_its_recipe(demo, cli):
     assert demo.rows("SELECT count(*) FROM main.things", "saved.duckdb") == [(2,)]
 
 
+def test_a_saved_plan_of_the_format_before_resources_is_refused(demo, cli):
+    """Format 3 held one list of steps; read as today's graph it would be misread."""
+    assert cli("compile", "r.yaml", "--var", "db=saved.duckdb", "-o", "plan.json").code == 0
+    plan = json.loads((demo.root / "plan.json").read_text())
+    unit = plan.pop("units")[0]
+    for key in ("levels", "skipped", "dbt"):
+        plan.pop(key, None)
+    old = {**plan, "format_version": 3, "steps": unit["steps"], "secrets": unit["secrets"]}
+    (demo.root / "plan.json").write_text(json.dumps(old))
+    result = cli("run", "--plan", "plan.json")
+    assert result.code == 1
+    assert result.err.strip() == (
+        "Recipe error:\nplan.json has plan format_version 3; this recipec reads format 4: "
+        "compile the recipe again"
+    )
+    assert not (demo.root / "saved.duckdb").exists()
+
+
 def test_full_refresh_and_state_dir(demo, cli):
     assert cli("run", "r.yaml", "--state-dir", "st").code == 0
     demo.write("data/a.csv", "id,updated_at\n9,2023-01-01 00:00:00\n")

@@ -105,7 +105,7 @@ class TableWriteConfig(StrictModel):
     soft_delete_column: ColumnName | None = None
     """A source flag: a row with it true only sets that flag on the destination row."""
     state_schema: SchemaName = "recipec"
-    """Schema of the `_recipec_state` and `_recipec_loads` tables."""
+    """Schema of the `_recipec_state` and `_recipec_runs` tables."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TableWriteConfig:

@@ -16,7 +16,24 @@ STAGE = "_recipec_stage"
 HASH = "_recipec_hash"
 """scd2: a hash of each staged row, kept in the table to tell changed rows from unchanged."""
 STATE_TABLE = "_recipec_state"
-LOADS_TABLE = "_recipec_loads"
+RUNS_TABLE = "_recipec_runs"
+"""One row per resource per run: its status, rows and times (what `recipec runs` lists)."""
+RUN_COLUMNS = (
+    ("run_id", "TEXT"),
+    ("recipe_name", "TEXT"),
+    ("resource", "TEXT"),
+    ("status", "TEXT"),
+    ("plan_fingerprint", "TEXT"),
+    ("recipec_version", "TEXT"),
+    ("table_name", "TEXT"),
+    ("write_mode", "TEXT"),
+    ("rows_read", "BIGINT"),
+    ("rows_written", "BIGINT"),
+    ("bytes_read", "BIGINT"),
+    ("watermark", "TEXT"),
+    ("error", "TEXT"),
+    ("started_at", "TIMESTAMPTZ"),
+)
 KEYS_TABLE = "_recipec_boundary_rows"
 """Append with a cursor: the hashes of the source rows loaded at the watermark, per recipe."""
 
@@ -261,19 +278,9 @@ def state_setup(schema: str) -> list[exp.Expression]:
             exp.PrimaryKey(expressions=[exp.to_identifier("recipe_name", quoted=True)]),
         ],
     )
-    loads_schema_def = exp.Schema(
-        this=state_table(schema, LOADS_TABLE),
-        expressions=_columns(
-            ("run_id", "TEXT"),
-            ("recipe_name", "TEXT"),
-            ("plan_fingerprint", "TEXT"),
-            ("recipec_version", "TEXT"),
-            ("table_name", "TEXT"),
-            ("write_mode", "TEXT"),
-            ("rows_written", "BIGINT"),
-            ("watermark", "TEXT"),
-            ("committed_at", "TIMESTAMPTZ"),
-        ),
+    runs_schema_def = exp.Schema(
+        this=state_table(schema, RUNS_TABLE),
+        expressions=_columns(*RUN_COLUMNS, ("finished_at", "TIMESTAMPTZ")),
     )
     keys_schema_def = exp.Schema(
         this=state_table(schema, KEYS_TABLE),
@@ -284,7 +291,7 @@ def state_setup(schema: str) -> list[exp.Expression]:
             this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True
         ),
         exp.Create(this=state_schema_def, kind="TABLE", exists=True),
-        exp.Create(this=loads_schema_def, kind="TABLE", exists=True),
+        exp.Create(this=runs_schema_def, kind="TABLE", exists=True),
         exp.Create(this=keys_schema_def, kind="TABLE", exists=True),
     ]
 
@@ -309,41 +316,43 @@ def state_commit(schema: str) -> list[exp.Expression]:
         state_table(schema),
         columns=[*state_cols, "committed_at"],
     )
-    load_cols = [
-        "run_id",
-        "recipe_name",
-        "plan_fingerprint",
-        "recipec_version",
-        "table_name",
-        "write_mode",
-        "rows_written",
-        "watermark",
-    ]
-    record = exp.insert(
-        exp.values([(*tuple(_params(*load_cols)), exp.func("now"))]),
-        state_table(schema, LOADS_TABLE),
-        columns=[*load_cols, "committed_at"],
+    return [forget, insert, run_record(schema)]
+
+
+def run_record(schema: str) -> exp.Insert:
+    """The resource's row in `_recipec_runs`: in the data's transaction when it commits, in a
+    transaction of its own after a failure rolled back."""
+    names = [name for name, _ in RUN_COLUMNS]
+    started = exp.cast(exp.Placeholder(this="started_at"), exp.DataType.build("TIMESTAMPTZ"))
+    values = [*_params(*names[:-1]), started, exp.func("now")]
+    return exp.insert(
+        exp.values([tuple(values)]),
+        state_table(schema, RUNS_TABLE),
+        columns=[*names, "finished_at"],
     )
-    return [forget, insert, record]
 
 
 HISTORY_COLUMNS = (
     "run_id",
+    "status",
     "table_name",
     "write_mode",
+    "rows_read",
     "rows_written",
     "watermark",
-    "committed_at",
+    "error",
+    "started_at",
+    "finished_at",
 )
 
 
 def load_history(schema: str) -> exp.Select:
-    """The recipe's committed loads, newest first (`$recipe_name`, `$limit`)."""
+    """The recipe's runs of a resource, newest first (`$recipe_name`, `$limit`)."""
     return (
         exp.select(*(exp.column(c, quoted=True) for c in HISTORY_COLUMNS))
-        .from_(state_table(schema, LOADS_TABLE))
+        .from_(state_table(schema, RUNS_TABLE))
         .where(exp.column("recipe_name", quoted=True).eq(exp.Placeholder(this="recipe_name")))
-        .order_by(exp.column("committed_at", quoted=True).desc())
+        .order_by(exp.column("finished_at", quoted=True).desc())
         .limit(exp.Placeholder(this="limit"))
     )
 

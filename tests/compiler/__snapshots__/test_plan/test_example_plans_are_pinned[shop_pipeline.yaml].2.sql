@@ -30,7 +30,7 @@ CREATE OR REPLACE TEMPORARY TABLE "_recipec_stage" AS
 WITH "_recipec_source" AS (
   SELECT
     *
-  FROM READ_CSV('recipes/data/orders.csv')
+  FROM READ_CSV('recipes/data/shop_orders.csv')
   WHERE
     $watermark IS NULL OR "updated_at" >= $watermark
 )
@@ -43,7 +43,7 @@ CREATE OR REPLACE TEMPORARY VIEW "_recipec_stage" AS
 WITH "_recipec_source" AS (
   SELECT
     *
-  FROM READ_CSV('recipes/data/order_items.csv')
+  FROM READ_CSV('recipes/data/shop_order_items.csv')
 )
 SELECT
   *
