@@ -7,7 +7,7 @@ Writes two recipes of independent and chained CSV resources (every third resourc
 the one before it) into a temporary folder and measures, in this process after one warm-up of
 each, what a compile of them does today: loading the recipe and its resource graph
 (`load_pipeline`: extends, defaults, templates, validation, the graph's checks and levels), then
-lowering each resource into its plan. It prints the medians and the ratio large / small against
+lowering each resource into its unit of the one plan (`compile_pipeline`). It prints the medians and the ratio large / small against
 the target: linear growth, at most 12x for 10x the resources.
 """
 
@@ -46,14 +46,12 @@ def recipe(resources: int) -> str:
 
 
 def compile_once(path: Path) -> float:
-    from recipec.api import compile_recipe
-    from recipec.compiler.driver import load_pipeline
+    from recipec.compiler.driver import compile_pipeline, load_pipeline
 
     started = time.perf_counter()
-    pipeline = load_pipeline(path)
-    plans = [compile_recipe(r, lineage=False) for r in pipeline.recipes.values()]
+    plan = compile_pipeline(load_pipeline(path), lineage=False)
     elapsed = time.perf_counter() - started
-    assert len(plans) == len(pipeline.graph.resources)
+    assert len(plan.units) == len(plan.levels[0]) + sum(len(level) for level in plan.levels[1:])
     return elapsed
 
 
@@ -78,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in (args.small, args.large) if round_ % 2 == 0 else (args.large, args.small):
             times[size].append(compile_once(paths[size]))
     small, large = (statistics.median(times[size]) for size in (args.small, args.large))
-    print(f"compile (load_pipeline + each resource's plan), median of {args.repeat}:")
+    print(f"compile (load_pipeline + compile_pipeline), median of {args.repeat}:")
     print(f"  {args.small:>4} resources  {small:7.3f} s  ({small / args.small * 1000:.1f} ms each)")
     print(f"  {args.large:>4} resources  {large:7.3f} s  ({large / args.large * 1000:.1f} ms each)")
     ratio = large / small

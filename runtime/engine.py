@@ -45,7 +45,7 @@ class Engine:
         temp_directory: str | None = None,
     ) -> None:
         self.instance = duckdb_connection.connect()
-        settings = ["SET enable_progress_bar_print = false"]
+        settings = []
         if temp_directory:
             settings.append(f"SET temp_directory = {exp.Literal.string(temp_directory).sql()}")
         if threads:
@@ -73,7 +73,8 @@ class Engine:
         Give it back with `disconnect`."""
         connection = self.instance.cursor()
         connection.execute("SET TimeZone = 'UTC'")
-        connection.execute("SET enable_progress_bar = true")
+        connection.execute("SET enable_progress_bar = true")  # read by recipec's own progress
+        connection.execute("SET enable_progress_bar_print = false")  # a connection's setting
         if not self.preserve_order:
             connection.execute("SET preserve_insertion_order = false")
         if database is None or database == ":memory:":
