@@ -7,8 +7,8 @@ Writes two recipes of independent and chained CSV resources (every third resourc
 the one before it) into a temporary folder and measures, in this process after one warm-up of
 each, what a compile of them does today: loading the recipe and its resource graph
 (`load_pipeline`: extends, defaults, templates, validation, the graph's checks and levels), then
-lowering each resource into its unit of the one plan (`compile_pipeline`). It prints the medians and the ratio large / small against
-the target: linear growth, at most 12x for 10x the resources.
+lowering each resource into its unit of the one plan (`compile_pipeline`). It prints the medians
+and the ratio large / small against the target: linear growth, at most 12x for 10x the resources.
 """
 
 from __future__ import annotations

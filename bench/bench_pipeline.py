@@ -29,12 +29,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from measure import measure  # noqa: E402
+from measure import measure
 
 RESOURCES = 8
 SLOW_SPEEDUP_TARGET = 3.5
 CSV_OVERHEAD_TARGET = 1.3
-PG_URL = os.environ.get("RECIPEC_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "RECIPEC_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
 
 
 def pipeline(name: str, resources: list[dict[str, object]], parallelism: int, db: str) -> str:
@@ -154,7 +156,7 @@ def csv_files(folder: Path, rows: int, repeat: int) -> bool:
         "import duckdb, sys\n"
         "connection = duckdb.connect(sys.argv[1])\n"
         f"for i in range({RESOURCES}):\n"
-        "    connection.execute(f\"CREATE OR REPLACE TABLE main.f{i} AS SELECT * FROM "
+        '    connection.execute(f"CREATE OR REPLACE TABLE main.f{i} AS SELECT * FROM '
         "read_csv('data/f{i}.csv')\")\n"
         "connection.close()\n"
     )
@@ -174,7 +176,10 @@ def csv_files(folder: Path, rows: int, repeat: int) -> bool:
     }
     times = alternate(sides, repeat, run)
     with duckdb.connect(str(folder / "files.duckdb"), read_only=True) as connection:
-        counts = [connection.execute(f"SELECT count(*) FROM main.f{i}").fetchone() for i in range(8)]
+        counts = [
+            connection.execute(f"SELECT count(*) FROM main.f{i}").fetchone()
+            for i in range(RESOURCES)
+        ]
     assert all(count == (rows,) for count in counts), counts
     print(f"2. {RESOURCES} CSV resources of {rows:,} rows into one DuckDB file, median of {repeat}")
     for name in sides:

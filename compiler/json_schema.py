@@ -262,6 +262,12 @@ def _add_dbt_step(defs: dict[str, Any]) -> None:
             **properties,
         },
     }
+    settings.setdefault("properties", {})["depends_on"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "A recipe with resources: the resources dbt runs after (every resource "
+        "without it). Not in a recipe of one load.",
+    }
     step = defs[_STEP_DEF]
     step["properties"]["type"]["enum"].append("dbt")
     step.setdefault("oneOf", []).append({"$ref": "#/$defs/transform.dbt"})

@@ -483,7 +483,7 @@ class UnitExecutor:
         status = "interrupted" if interrupted else "failed"
         try:
             self.session.record_run(step, self._run_values(status, error or type(failure).__name__))
-        except Exception as exc:  # noqa: BLE001 - the failure itself is what the user needs
+        except Exception as exc:
             log.debug("could not record the failed attempt in _recipec_runs: %s", exc)
 
     def _event(self, event: str, **fields: Any) -> dict[str, Any]:
@@ -598,8 +598,10 @@ class UnitExecutor:
         former = self.unit.former_state_key
         if state is None and former is not None and not self.full_refresh:
             earlier = self._stored_state(former, holds_state, quiet=True)
-            if earlier is not None and earlier.metadata and earlier.metadata.table == (
-                self.unit.write.table
+            if (
+                earlier is not None
+                and earlier.metadata
+                and earlier.metadata.table == (self.unit.write.table)
             ):
                 log.info("%s continues from the state saved as %s", self.unit.state_key, former)
                 self.state_read_from = former

@@ -57,7 +57,7 @@ def test_each_window_commits_with_its_own_watermark(project, events, path):
     summary = json.loads(result.out)
     assert summary["resources"][0]["windows"] == 3 and summary["rows_written"] == 7 * 24
     assert project.rows('SELECT count(*), max("at") FROM main.events')[0][0] == 7 * 24
-    loads = project.rows("SELECT watermark FROM recipec._recipec_loads ORDER BY committed_at")
+    loads = project.rows("SELECT watermark FROM recipec._recipec_runs ORDER BY finished_at")
     assert [w for (w,) in loads] == [
         "2024-01-03 23:00:00+00",
         "2024-01-06 23:00:00+00",

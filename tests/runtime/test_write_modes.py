@@ -254,7 +254,7 @@ def test_run_summary_and_load_history_carry_fingerprint_and_version(project):
     recipe(project)
     summary = run_recipe_from_yaml("r.yaml")
     loads = project.rows(
-        "SELECT run_id, plan_fingerprint, recipec_version, rows_written FROM recipec._recipec_loads"
+        "SELECT run_id, plan_fingerprint, recipec_version, rows_written FROM recipec._recipec_runs"
     )
     assert loads == [(summary.run_id, summary.plan_fingerprint, summary.recipec_version, 1)]
     state = project.state("t")
