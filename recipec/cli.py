@@ -601,13 +601,19 @@ def _recipe_name(recipe: str) -> str:
 @cli.command(name="show-state")
 @click.argument("recipe_name")
 @click.option("--state-dir", default=".state", show_default=True, type=click.Path(file_okay=False))
+@click.option("--resource", default=None, help="A recipe with resources: this resource's state.")
 @_common
-def show_state(recipe_name: str, state_dir: str, debug: bool, log_format: str) -> None:
+def show_state(
+    recipe_name: str, state_dir: str, resource: str | None, debug: bool, log_format: str
+) -> None:
     """Print the saved state of RECIPE_NAME (a recipe's name, or the path of its file)."""
     _configure_logging(debug, log_format)
+    from recipec.compiler.plan import state_key
     from recipec.runtime.state import LocalStateBackend
 
     recipe_name = _recipe_name(recipe_name)
+    if resource is not None:
+        recipe_name = state_key(recipe_name, resource)
     backend = LocalStateBackend(state_dir)
     state = backend.load(recipe_name)
     if state is None:

@@ -181,6 +181,10 @@ def test_each_resource_keeps_its_own_state(shop: Project, cli):
     states = shop.rows("SELECT recipe_name FROM recipec._recipec_state ORDER BY 1", "w.duckdb")
     assert states == [("shop.customers",), ("shop.orders",)]
     assert shop.state("shop.orders")["cursor"]["watermark"] == "2024-01-05"
+    shown = cli("show-state", "shop.yaml", "--resource", "orders")
+    assert shown.code == 0 and json.loads(shown.out)["cursor"]["watermark"] == "2024-01-05"
+    missing = cli("show-state", "shop", "--resource", "refunds")
+    assert missing.code == 3 and "no saved state for recipe 'shop.refunds'" in missing.err
 
 
 def test_a_recipe_that_gains_a_second_resource_keeps_the_first_ones_watermark(shop: Project, cli):
