@@ -175,6 +175,8 @@ def _import_plugins(plan: Plan) -> None:
 class _Scheduler:
     def __init__(self, tasks: list[_Task], context: RunContext, fail_fast: bool) -> None:
         self.tasks = tasks
+        self.names = {t.name for t in tasks}
+        """A dependency not among them (not selected) counts as loaded."""
         self.context = context
         self.fail_fast = fail_fast
         self.results: dict[str, ResourceSummary] = {}
@@ -206,9 +208,7 @@ class _Scheduler:
     ) -> list[_Task]:
         waiting = []
         for unit in pending:
-            blocked = [
-                d for d in unit.depends_on if d in self.results and self._failed(d)
-            ]  # a dependency not selected counts as loaded
+            blocked = [d for d in unit.depends_on if d in self.results and self._failed(d)]
             if blocked or (self.fail_fast and self.failures):
                 reason = (
                     f"depends on {blocked[0]}, which {self.results[blocked[0]].status}"
@@ -217,17 +217,13 @@ class _Scheduler:
                 )
                 self._skip(unit, reason)
                 continue
-            ready = all(d in self.results or d not in self._names for d in unit.depends_on)
+            ready = all(d in self.results or d not in self.names for d in unit.depends_on)
             if not ready or len(self.running) >= self.parallelism:
                 waiting.append(unit)
                 continue
             executor = unit.executor(self.context)
             self.running[pool.submit(executor.run)] = (unit, executor)
         return waiting
-
-    @property
-    def _names(self) -> set[str]:
-        return {t.name for t in self.tasks}
 
     def _failed(self, name: str) -> bool:
         return self.results[name].status not in FINISHED
