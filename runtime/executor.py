@@ -598,10 +598,14 @@ class UnitExecutor:
         former = self.unit.former_state_key
         if state is None and former is not None and not self.full_refresh:
             earlier = self._stored_state(former, holds_state, quiet=True)
+            # Reading another key ended the transaction that held this unit's state lock: take
+            # it again, and with it what a concurrent run may have committed meanwhile.
+            state = self._stored_state(self.unit.state_key, holds_state, quiet=True)
             if (
-                earlier is not None
+                state is None
+                and earlier is not None
                 and earlier.metadata
-                and earlier.metadata.table == (self.unit.write.table)
+                and earlier.metadata.table == self.unit.write.table
             ):
                 log.info("%s continues from the state saved as %s", self.unit.state_key, former)
                 self.state_read_from = former

@@ -139,3 +139,43 @@ def test_runs_sharing_a_local_state_wait_for_each_other(tmp_path):
     ]
     spans = sorted(tuple(float(x) for x in p.communicate(timeout=30)[0].split()) for p in processes)
     assert spans[0][1] <= spans[1][0]  # one held the lock after the other let go
+
+
+def test_concurrent_runs_of_a_pipeline_load_each_resources_rows_once(tmp_path, postgres):
+    """Each resource holds its own state lock: two runs of a two-resource pipeline interleave
+    resource by resource, and every row lands once in each table."""
+    table = _source(postgres)
+    cursor = {"strategy": "cursor", "cursor_column": "updated_at"}
+    state_schema = f"{postgres.namespace}_state"
+    document = {
+        "name": "concurrent",
+        "defaults": {
+            "source": postgres.source("items", incremental=cursor),
+            "destination": {
+                **postgres.destination("unused", state_schema=state_schema),
+                "write_mode": "append",
+            },
+        },
+        "runtime": {"parallelism": 2},
+        "resources": [
+            {"name": "first", "destination": {"table": f"{postgres.namespace}.first"}},
+            {
+                "name": "second",
+                "depends_on": ["first"],
+                "destination": {"table": f"{postgres.namespace}.second"},
+            },
+        ],
+    }
+    (tmp_path / "r.yaml").write_text(json.dumps(document))
+    try:
+        _check(_run_two_at_once(tmp_path), None)
+        _update(postgres, table)
+        _check(_run_two_at_once(tmp_path), None)
+        for target in ("first", "second"):
+            assert postgres.rows(
+                f"SELECT count(*), count(DISTINCT id) FROM {postgres.namespace}.{target}"
+            ) == [(ROWS + UPDATED, ROWS)]
+        states = postgres.rows(f"SELECT recipe_name FROM {state_schema}._recipec_state ORDER BY 1")
+        assert states == [("concurrent.first",), ("concurrent.second",)]
+    finally:
+        postgres.run(f"DROP SCHEMA IF EXISTS {state_schema} CASCADE")
