@@ -287,8 +287,16 @@ ORDERS_MODEL = """
     """
 
 
-def _pipeline(project: Project, *, dbt: dict[str, object], **resource_changes: object) -> None:
-    """Three resources into one DuckDB file; dbt after the two its model reads."""
+def _pipeline(
+    project: Project,
+    *,
+    dbt: dict[str, object],
+    destination: dict[str, object] = DUCKDB,
+    schema: str = "main",
+    **resource_changes: object,
+) -> None:
+    """Three resources into one database (a DuckDB file by default); dbt after the two its
+    model reads."""
     project.write("data/orders.csv", "id,customer_id\n10,1\n11,1\n12,3\n")
     project.write("data/audit.csv", "event\nstarted\n")
     project.write("dbt_project/models/customer_orders.sql", ORDERS_MODEL)
@@ -304,16 +312,20 @@ def _pipeline(project: Project, *, dbt: dict[str, object], **resource_changes: o
         {"name": "audit", "source": {"path": "data/audit.csv"}},
     ]
     for resource in resources:
-        resource["destination"] = {"table": f"main.{resource['name']}"}
+        resource["destination"] = {"table": f"{schema}.{resource['name']}"}
         resource.update(resource_changes.get(str(resource["name"]), {}))  # type: ignore[call-overload]
     recipe = {
         "name": "shop_pipeline",
         "defaults": {
             "source": {"type": "csv"},
-            "destination": {**DUCKDB, "write_mode": "overwrite"},
+            "destination": {**destination, "write_mode": "overwrite"},
         },
         "resources": resources,
-        "dbt": {"project_dir": "dbt_project", "vars": {"run_date": "{{ var('day') }}"}, **dbt},
+        "dbt": {
+            "project_dir": "dbt_project",
+            "vars": {"run_date": "{{ var('day') }}", "loaded_schema": schema},
+            **dbt,
+        },
     }
     project.write("r.yaml", yaml.safe_dump(recipe, sort_keys=False))
 
@@ -346,6 +358,29 @@ def test_a_pipeline_runs_dbt_after_the_resources_it_depends_on(shop: Project, cl
     assert rows == [(1, 2), (2, 0), (3, 1)]
     text = cli("run", "r.yaml", "--var", "day=2024-05-01")
     assert "dbt: success\n  ran           1 model success" in text.out
+
+
+def test_a_pipeline_runs_dbt_on_the_postgres_database_its_resources_loaded(
+    shop: Project, cli, postgres
+):
+    schema = postgres.namespace
+    destination = postgres.destination(f"{schema}.unused", state_schema=schema)
+    _pipeline(
+        shop, dbt={"depends_on": ["customers", "orders"]}, destination=destination, schema=schema
+    )
+    plan = cli("compile", "r.yaml", "--var", "day=x", "--format", "json").json()
+    profile = plan["dbt"]["step"]["profile"]
+    assert (profile["type"], profile["schema"], profile["password"]) == (
+        "postgres",
+        schema,
+        "***" if "password" in destination else None,
+    )
+    ran = cli("run", "r.yaml", "--var", "day=2024-05-03", "--format", "json")
+    assert ran.code == 0, ran.err
+    nodes = {(n["resource_type"], n["name"]): n["status"] for n in ran.json()["dbt"]["dbt"]}
+    assert nodes[("model", "customer_orders")] == "success"
+    rows = postgres.rows(f"SELECT id, orders FROM {schema}.customer_orders ORDER BY id")
+    assert rows == [(1, 2), (2, 0), (3, 1)]
 
 
 def test_dbt_is_skipped_when_a_resource_it_depends_on_fails(shop: Project, cli):
