@@ -428,6 +428,7 @@ def lower_write(ir: LoadIR) -> WriteStep:
         table=destination.table,
         write_mode=destination.write_mode,
         merge_keys=list(destination.merge_keys),
+        in_engine=destination.capabilities.in_engine,
     )
     factory = destination.registration.factory
     if not hasattr(factory, "statements"):

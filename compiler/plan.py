@@ -201,6 +201,8 @@ class WriteStep(PlanModel):
     merge_keys: list[str] = []
     dialect: str | None = None
     """SQL destinations: the dialect of the statements below; None for plug-ins."""
+    in_engine: bool = False
+    """The destination is a DuckDB database the run's engine attaches (`database`)."""
     setup_sql: list[str] = []
     load_sql: list[str] = []
     """Move the staged rows to the destination's side (COPY), when it is not DuckDB."""

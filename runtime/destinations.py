@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,7 +21,7 @@ import duckdb
 from sqlglot import exp
 
 from recipec.compiler.connectors.statements import STAGE, table_expression
-from recipec.compiler.plan import LOADED_KEYS, NEW_KEYS, CommitStateStep, WriteStep
+from recipec.compiler.plan import LOADED_KEYS, NEW_KEYS, Column, CommitStateStep, WriteStep
 from recipec.errors import ConnectorError, DataLoaderError
 from recipec.registry import get_destination, require
 from recipec.runtime import binding, engine, transient
@@ -35,6 +36,51 @@ log = logging.getLogger("recipec.runtime")
 STAGED = f'"{STAGE}"'
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 Columns = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class SessionInputs:
+    """What opening a destination session may need."""
+
+    engine: duckdb.DuckDBPyConnection
+    """The unit's engine connection (the destination's database attached, when in the engine)."""
+    progress: Progress
+    config: dict[str, Any]
+    """The destination's config, secrets resolved."""
+    scratch: RunFolder
+    recipe: str
+    batch_size: int
+
+
+SessionFactory = Callable[[SessionInputs], "DestinationSession"]
+SESSIONS: dict[str, SessionFactory] = {}
+"""Run halves of the built-in destinations, by the name the compile half registered."""
+
+
+def session_for(write: WriteStep) -> SessionFactory:
+    """How to open the session of `write`'s destination: its registered run half; without one,
+    SQL in the engine's database (a DuckDB-dialect destination) or a plug-in handed batches."""
+    registered = SESSIONS.get(write.destination)
+    if registered is not None:
+        return registered
+    if write.dialect == "duckdb":
+        return lambda inputs: DuckDBSession(inputs.engine, inputs.progress)
+    return lambda inputs: PluginSession(
+        inputs.engine, inputs.progress, inputs.config, inputs.recipe, inputs.batch_size
+    )
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """A destination table's columns, for the stale-plan check of `run --plan`."""
+
+    written: list[Column]
+    """The plan's columns, typed as the destination creates them."""
+    actual: list[tuple[str, str]]
+    """(name, type) as the table has them now; empty when it does not exist."""
+    dialect: str
+    where: str | None
+    """The destination, for messages (None: the plan's `database`)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +131,11 @@ class DestinationSession(Protocol):
 
     def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         """After a rollback: the failed attempt's row in `_recipec_runs`, committed alone."""
+        ...
+
+    def table_columns(self, table: exp.Table, expected: list[Column]) -> TableColumns | None:
+        """The table's columns now, beside `expected` as the destination would create them;
+        None for a destination whose tables are its own business (a plug-in)."""
         ...
 
     def commit(self) -> None: ...
@@ -209,6 +260,15 @@ class DuckDBSession:
         for statement in step.keys_commit_sql:
             engine.execute(self.connection, statement, values)
 
+    def table_columns(self, table: exp.Table, expected: list[Column]) -> TableColumns | None:
+        actual = self.connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE "
+            "table_catalog = current_database() AND table_schema = $schema AND "
+            "table_name = $name ORDER BY ordinal_position",
+            {"schema": table.db or "main", "name": table.name},
+        ).fetchall()
+        return TableColumns(expected, [(r[0], r[1]) for r in actual], "duckdb", None)
+
     def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         for statement in step.setup_sql:
             self.connection.execute(statement)
@@ -284,6 +344,9 @@ class PluginSession(DuckDBSession):
 
     def record_run(self, step: CommitStateStep, values: dict[str, Any]) -> None:
         pass
+
+    def table_columns(self, table: exp.Table, expected: list[Column]) -> TableColumns | None:
+        return None
 
     def load_keys(self, step: CommitStateStep, recipe_name: str) -> int:
         raise NotImplementedError("a plug-in destination keeps its hashes in the state backend")
@@ -559,6 +622,21 @@ class PostgresSession:
         self._run(step.run_record_sql or "", values)
         self.commit()
 
+    def table_columns(self, table: exp.Table, expected: list[Column]) -> TableColumns | None:
+        actual = self._run(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+            "attrelid = to_regclass(%(table)s) AND attnum > 0 AND NOT attisdropped",
+            {"table": table.sql("postgres")},
+        ).fetchall()
+        self.server.rollback()  # end the read: read_state then takes the state lock
+        written = []  # the Postgres types this destination creates for the DuckDB ones
+        for column in expected:
+            definition, _ = postgres_column(column.name, column.type)
+            written.append(
+                column.model_copy(update={"type": definition.args["kind"].sql("postgres")})
+            )
+        return TableColumns(written, [(r[0], r[1]) for r in actual], "postgres", self.where)
+
     def commit(self) -> None:
         try:
             self.server.commit()
@@ -575,3 +653,17 @@ class PostgresSession:
         with contextlib.suppress(Exception):
             self.server.close()
         self.engine.close()
+
+
+def _redshift(inputs: SessionInputs) -> DestinationSession:
+    raise ConnectorError(
+        "running a plan on Redshift is not supported in this version of recipec: "
+        "compile it to review the SQL (recipec compile)",
+        destination="redshift",
+    )
+
+
+SESSIONS["postgres"] = lambda inputs: PostgresSession(
+    inputs.engine, inputs.progress, inputs.config, inputs.scratch
+)
+SESSIONS["redshift"] = _redshift

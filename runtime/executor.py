@@ -191,7 +191,7 @@ def _crash_point(name: str) -> None:
 def engine_file(unit: Unit) -> str | None:
     """The DuckDB file a unit's engine connection works in: a DuckDB destination's."""
     write = unit.write
-    return write.database if write.destination == "duckdb" else None
+    return write.database if write.in_engine else None
 
 
 def run_dbt_after(
@@ -520,25 +520,15 @@ class UnitExecutor:
         )
 
     def _open_session(self, write: WriteStep) -> destinations.DestinationSession:
-        if write.destination == "redshift":
-            raise ConnectorError(
-                "running a plan on Redshift is not supported in this version of recipec: "
-                "compile it to review the SQL (recipec compile)",
-                destination="redshift",
-            )
-        if write.destination == "postgres":
-            return destinations.PostgresSession(
-                self.connection, self.progress, self.write_config, self.scratch
-            )
-        if write.dialect == "duckdb":
-            return destinations.DuckDBSession(self.connection, self.progress)
-        return destinations.PluginSession(
-            self.connection,
-            self.progress,
-            self.write_config,
-            self.plan.name,
-            int(self.unit.runtime.get("batch_size", 50_000)),
+        inputs = destinations.SessionInputs(
+            engine=self.connection,
+            progress=self.progress,
+            config=self.write_config,
+            scratch=self.scratch,
+            recipe=self.plan.name,
+            batch_size=int(self.unit.runtime.get("batch_size", 50_000)),
         )
+        return destinations.session_for(write)(inputs)
 
     def _refuse_stale_table(self) -> None:
         """Refuse a saved plan when the destination table lacks a column the plan writes, or
@@ -550,33 +540,12 @@ class UnitExecutor:
             return
         target = table_expression(write.table)
         zones = [name for step in self.unit.transforms for name in step.zone_sensitive]
-        if type(self.session) is destinations.DuckDBSession:
-            actual = self.connection.execute(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                "table_catalog = current_database() AND table_schema = $schema AND "
-                "table_name = $name ORDER BY ordinal_position",
-                {"schema": target.db or "main", "name": target.name},
-            ).fetchall()
-            problems = table_mismatches(expected, actual, "duckdb", zones)
-            where = f" in {write.database}"
-        elif isinstance(self.session, destinations.PostgresSession):
-            actual = self.session._run(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
-                "attrelid = to_regclass(%(table)s) AND attnum > 0 AND NOT attisdropped",
-                {"table": target.sql("postgres")},
-            ).fetchall()
-            self.session.server.rollback()  # end the read: read_state then takes the state lock
-            written = []  # the Postgres types the destination creates for the DuckDB ones
-            for column in expected:
-                definition, _ = destinations.postgres_column(column.name, column.type)
-                pg_type = definition.args["kind"].sql("postgres")
-                written.append(column.model_copy(update={"type": pg_type}))
-            problems = table_mismatches(written, actual, "postgres", zones)
-            where = f" in {self.session.where}"
-        else:
+        found = self.session.table_columns(target, expected)
+        if found is None:
             return  # a plug-in destination: its tables are its own business
-        if actual:  # a missing table is created by the run
-            check_table(write.table, problems, where)
+        if found.actual:  # a missing table is created by the run
+            problems = table_mismatches(found.written, found.actual, found.dialect, zones)
+            check_table(write.table, problems, f" in {found.where or write.database}")
 
     def _unexpected(self, step: Any) -> None:
         raise EngineError(f"unexpected plan step {step.kind!r}: this recipec cannot run it")

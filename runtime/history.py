@@ -24,7 +24,7 @@ def load_history(plan: Plan, limit: int, vars: dict[str, Any]) -> list[dict[str,
                 "state lives in the local state folder (see `recipec show-state`)"
             )
         values = {"recipe_name": unit.state_key, "limit": limit}
-        if write.destination == "duckdb":
+        if write.in_engine:
             rows = _duckdb_rows(write.database or ":memory:", step.history_sql, values)
         else:
             _, config = resolve_secrets(plan, unit, vars)

@@ -79,7 +79,7 @@ def _resource_lines(name: str, summary: ResourceSummary, unit: Unit, preview: in
     if summary.dbt:
         lines.append(f"  dbt           {_dbt_counts(summary)}")
     lines.append("  steps: " + ", ".join(f"{s.step} {s.seconds:.3f}s" for s in summary.steps))
-    if preview and write.destination == "duckdb" and write.database not in (None, ":memory:"):
+    if preview and write.in_engine and write.database not in (None, ":memory:"):
         lines.append("")
         lines.append(_preview(write.database, write.table, preview))
     return lines
