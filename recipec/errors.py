@@ -158,6 +158,10 @@ class StateError(DataLoaderError):
     """Saved state could not be read or written."""
 
 
+class StateConflict(StateError):
+    """Another run wrote a state key after this run read it (a compare-and-swap failed)."""
+
+
 class EngineError(DataLoaderError):
     """The execution engine failed."""
 

@@ -561,29 +561,34 @@ class UnitExecutor:
     def _load_state(self, holds_state: bool) -> State | None:
         """The state the unit continues from (none with --full-refresh). A recipe that gained
         resources: the resource writing the table its one load wrote continues from that
-        load's state."""
+        load's state. Sets `previous_version`: the version of the unit's own key it read,
+        which its commit swaps."""
         self.state_read_from = self.unit.state_key
         state = self._stored_state(self.unit.state_key, holds_state)
         former = self.unit.former_state_key
+        earlier = None
         if state is None and former is not None and not self.full_refresh:
             earlier = self._stored_state(former, holds_state, quiet=True)
             # Reading another key ended the transaction that held this unit's state lock: take
             # it again, and with it what a concurrent run may have committed meanwhile.
             state = self._stored_state(self.unit.state_key, holds_state, quiet=True)
-            if (
-                state is None
-                and earlier is not None
-                and earlier.metadata
-                and earlier.metadata.table == self.unit.write.table
-            ):
-                log.info("%s continues from the state saved as %s", self.unit.state_key, former)
-                self.state_read_from = former
-                return earlier.model_copy(update={"recipe_name": self.unit.state_key})
+        self.previous_version = state.version if state is not None else 0
+        if self.full_refresh:
+            return None
+        if (
+            state is None
+            and earlier is not None
+            and earlier.metadata
+            and earlier.metadata.table == self.unit.write.table
+        ):
+            log.info("%s continues from the state saved as %s", self.unit.state_key, former)
+            self.state_read_from = str(former)
+            return earlier.model_copy(update={"recipe_name": self.unit.state_key})
         return state
 
     def _stored_state(self, key: str, holds_state: bool, quiet: bool = False) -> State | None:
         if not holds_state:
-            return None if self.full_refresh else self.backend.load(key)
+            return self.backend.load(key)
         try:
             backend_state = self.backend.load(key)
         except StateError as exc:  # only a copy: the destination holds the truth
@@ -591,7 +596,7 @@ class UnitExecutor:
             backend_state = None
         stored = self.session.read_state(self.unit.commit, key)
         if quiet:
-            return None if self.full_refresh else stored
+            return stored
         if stored is not None and not stored.same_data(backend_state):
             log.warning(
                 "the saved state of %s differs from the state committed in the destination; "
@@ -605,7 +610,7 @@ class UnitExecutor:
                 "copy and loading from the start",
                 key,
             )
-        return None if self.full_refresh else stored
+        return stored
 
     def _bind_window(self, watermark: Any) -> None:
         """Read [max(window start, watermark), window end); skip a window already committed."""
@@ -1069,7 +1074,10 @@ class UnitExecutor:
             else self.unit.write.table
         )
         _crash_point("after_commit")
-        self.backend.save(state)
+        if step.in_destination:
+            self.backend.save(state)  # a copy: the destination holds the truth
+        else:
+            self.backend.swap(state, self.previous_version)
 
     def _next_state(self, step: CommitStateStep) -> State:
         previous = self.previous
@@ -1086,6 +1094,7 @@ class UnitExecutor:
                 files[path] = FileState(size=info.st_size, mtime_ns=info.st_mtime_ns)
         return State(
             recipe_name=self.unit.state_key,
+            version=self.previous_version + 1,
             cursor=cursor,
             files=files,
             checkpoints=previous.checkpoints if previous else {},

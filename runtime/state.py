@@ -19,10 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from recipec.errors import StateError
+from recipec.errors import StateConflict, StateError
 
 log = logging.getLogger("recipec.runtime")
-STATE_FORMAT_VERSION = 2
+STATE_FORMAT_VERSION = 3
 
 
 class _StateModel(BaseModel):
@@ -65,6 +65,9 @@ class State(_StateModel):
     """`modified_time` sources: files loaded so far, by portable path."""
     checkpoints: dict[str, Any] = {}
     metadata: StateMetadata | None = None
+    version: int = 0
+    """How many times its key was written: what a store's compare-and-swap compares (0: a
+    state never stored)."""
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
@@ -79,14 +82,14 @@ class State(_StateModel):
 
     def same_data(self, other: State | None) -> bool:
         """Whether two states describe the same loaded data (ignoring run metadata)."""
-        return other is not None and self.model_dump(exclude={"metadata"}) == other.model_dump(
-            exclude={"metadata"}
-        )
+        meta = {"metadata", "version"}
+        return other is not None and self.model_dump(exclude=meta) == other.model_dump(exclude=meta)
 
 
 def migrate(data: Any) -> Any:
     """Bring older state formats up to `STATE_FORMAT_VERSION`. Version 1 kept the hashes of
-    transformed rows (`boundary_hashes`), which version 2 still reads; nothing else changed."""
+    transformed rows (`boundary_hashes`), which later versions still read; version 3 added the
+    key's `version` (a state of before reads as version 0, never swapped)."""
     if not isinstance(data, dict):
         return data
     if data.get("format_version", 1) > STATE_FORMAT_VERSION:
@@ -102,7 +105,15 @@ class StateBackend(Protocol):
 
     def load(self, recipe_name: str) -> State | None: ...
 
-    def save(self, state: State) -> None: ...
+    def save(self, state: State) -> None:
+        """Store a copy, whatever is stored (the destination holds the truth)."""
+        ...
+
+    def swap(self, state: State, expected: int) -> State:
+        """Store `state` as its key's next version if the stored one is still version
+        `expected` (0: none); returns what was stored. Raises `StateConflict` otherwise. Used
+        where the backend is the only copy."""
+        ...
 
     def lock(self, recipe_name: str) -> AbstractContextManager[None]:
         """Hold the recipe's state for a run: a concurrent run of it waits until released.
@@ -147,6 +158,25 @@ class LocalStateBackend:
                 )
                 fcntl.flock(handle, fcntl.LOCK_EX)
             yield
+
+    def swap(self, state: State, expected: int) -> State:
+        """Under a short lock of its own (a run may hold `lock` meanwhile): read the stored
+        version, compare, replace the file atomically."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / f"{state.recipe_name}.swap.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            stored = self.load(state.recipe_name)
+            found = stored.version if stored is not None else 0
+            if found != expected:
+                raise StateConflict(
+                    f"the saved state of {state.recipe_name} changed while this run loaded "
+                    f"(version {found}, this run read version {expected}): another run wrote "
+                    "it; nothing of this run's state was saved",
+                    path=str(self.path(state.recipe_name)),
+                )
+            swapped = state.model_copy(update={"version": expected + 1})
+            self.save(swapped)
+            return swapped
 
     def save(self, state: State) -> None:
         path = self.path(state.recipe_name)
