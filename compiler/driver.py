@@ -14,36 +14,23 @@ from typing import Any
 
 import jinja2
 
-from recipec.compiler.inheritance import RecipeFile, parse_dot_path, resolve_recipe
-from recipec.compiler.ir import (
-    DestinationIR,
-    LoadIR,
-    SourceIR,
-    TransformIR,
-    portable_path,
-    resolve_paths,
-)
-from recipec.compiler.lock import Lock, drift, read_lock, selected
-from recipec.compiler.lowering import assemble, lower, lower_dbt, source_relation
-from recipec.compiler.models import (
+from recipec.compiler.backend.lowering import assemble, lower, lower_dbt, source_relation
+from recipec.compiler.frontend.inheritance import RecipeFile, parse_dot_path, resolve_recipe
+from recipec.compiler.frontend.models import (
     CursorIncremental,
     ModifiedTimeIncremental,
     PipelineDbtSettings,
 )
-from recipec.compiler.passes import check_dbt, run_passes
-from recipec.compiler.plan import DbtNode, Plan
-from recipec.compiler.resources import Resource, ResourceGraph, dbt_steps, resource_graph
-from recipec.compiler.secrets import recipe_secrets
-from recipec.compiler.templates import (
+from recipec.compiler.frontend.resources import Resource, ResourceGraph, dbt_steps, resource_graph
+from recipec.compiler.frontend.secrets import recipe_secrets
+from recipec.compiler.frontend.templates import (
     SecretReference,
     TemplateLookupError,
     render_string,
     render_tree,
 )
-from recipec.compiler.typecheck import declared_columns, file_columns
-from recipec.compiler.types import duckdb_spelling
-from recipec.compiler.validate import ValidatedRecipe, validate, validate_section
-from recipec.compiler.yaml_loader import (
+from recipec.compiler.frontend.validate import ValidatedRecipe, validate, validate_section
+from recipec.compiler.frontend.yaml_loader import (
     KeyPath,
     Node,
     display_path,
@@ -51,6 +38,19 @@ from recipec.compiler.yaml_loader import (
     format_path,
     nearest_location,
 )
+from recipec.compiler.plan import DbtNode, Plan
+from recipec.compiler.semantic.ir import (
+    DestinationIR,
+    LoadIR,
+    SourceIR,
+    TransformIR,
+    portable_path,
+    resolve_paths,
+)
+from recipec.compiler.semantic.passes import check_dbt, run_passes
+from recipec.compiler.semantic.typecheck import declared_columns, file_columns
+from recipec.compiler.semantic.types import duckdb_spelling
+from recipec.compiler.tools.lock import Lock, drift, read_lock, selected
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 from recipec.transform_hooks import hooks
 
@@ -462,7 +462,7 @@ def _selection(ir: LoadIR) -> list[str] | None:
 
 def _introspected(ir: LoadIR, lock: Lock | None) -> LoadIR:
     """The database's columns (the selected ones), and a warning when they left the lock."""
-    from recipec.compiler.introspect import introspect as read_columns
+    from recipec.compiler.semantic.introspect import introspect as read_columns
 
     table = read_columns(ir.source.type, ir.source.config.model_copy(update={"columns": None}))
     if not table:

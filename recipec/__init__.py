@@ -24,7 +24,7 @@ _EXPORTS = {
     "ReadContext": "recipec.runtime.protocols",
     "Source": "recipec.runtime.protocols",
     "WriteContext": "recipec.runtime.protocols",
-    "Incremental": "recipec.compiler.models",
+    "Incremental": "recipec.compiler.frontend.models",
     "TransformHooks": "recipec.transform_hooks",
     "LocalStateBackend": "recipec.runtime.state",
     "State": "recipec.runtime.state",
@@ -43,7 +43,7 @@ _EXPORTS = {
     "register_destination": "recipec.registry",
     "register_source": "recipec.registry",
     "register_transform": "recipec.registry",
-    "transform": "recipec.compiler.python_step",
+    "transform": "recipec.compiler.language.python_step",
 }
 
 __all__ = [
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
     from recipec.api import compile_recipe, from_yaml, run_plan, run_recipe, run_recipe_from_yaml
     from recipec.batch import Batch, DictBatch
     from recipec.compiler.driver import Recipe
-    from recipec.compiler.models import Incremental
+    from recipec.compiler.frontend.models import Incremental
     from recipec.compiler.plan import Plan
     from recipec.errors import (
         ConnectorError,

@@ -49,7 +49,7 @@ def plan_for_run(
 ) -> Plan:
     """The plan a run of the recipe file executes: compiled, or the one compiled before if
     nothing it was compiled from changed (kept in `<state_dir>/plans`)."""
-    from recipec.compiler.plan_cache import PlanCache
+    from recipec.compiler.tools.plan_cache import PlanCache
 
     cache = PlanCache(Path(state_dir) / "plans")
     plan = cache.load(path, vars or {})

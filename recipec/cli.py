@@ -156,7 +156,7 @@ def init(directory: str, debug: bool, log_format: str) -> None:
 def _expand(patterns: tuple[str, ...]) -> list[str]:
     """Expand globs the shell left alone (quoted, or on Windows). Schema locks
     (`*.lock.yaml`, beside their recipes) are not recipes: a glob skips them."""
-    from recipec.compiler.lock import LOCK_SUFFIX
+    from recipec.compiler.tools.lock import LOCK_SUFFIX
 
     files: list[str] = []
     for pattern in patterns:
@@ -272,7 +272,7 @@ def schema_command(
 ) -> None:
     """Print the JSON Schema of recipe files (for editors), generated from the registered types."""
     _configure_logging(debug, log_format)
-    from recipec.compiler.json_schema import schema_json
+    from recipec.compiler.tools.json_schema import schema_json
     from recipec.registry import import_plugins
 
     for module in plugins:
@@ -339,12 +339,12 @@ def compile_command(
     """Compile RECIPE into a plan and print it. Connects to nothing unless --introspect."""
     _configure_logging(debug, log_format)
     from recipec.api import compile_file
-    from recipec.compiler.render import render_plan
+    from recipec.compiler.tools.render import render_plan
 
     if graph:
         from recipec.compiler.driver import load_pipeline
-        from recipec.compiler.render import render_graph
-        from recipec.compiler.resources import SelectorError, select
+        from recipec.compiler.frontend.resources import SelectorError, select
+        from recipec.compiler.tools.render import render_graph
 
         pipeline = load_pipeline(recipe, _parse_vars(vars_))
         try:
@@ -389,7 +389,7 @@ def lock(recipe: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> N
     _configure_logging(debug, log_format)
     from recipec.api import from_yaml
     from recipec.compiler.driver import build_ir
-    from recipec.compiler.lock import drift, live_columns, lock_path, read_lock, write_lock
+    from recipec.compiler.tools.lock import drift, live_columns, lock_path, read_lock, write_lock
 
     loaded = from_yaml(recipe, _parse_vars(vars_))
     ir = build_ir(loaded)
@@ -418,7 +418,7 @@ def _unit(plan: Any, resource: str) -> Any:
 
 
 def _print_in_dialect(plan: Any, dialect: str) -> None:
-    from recipec.compiler.portable import transforms_in
+    from recipec.compiler.backend.portable import transforms_in
 
     for step, text in transforms_in(plan, dialect):
         click.echo(f"-- transform[{step.index}] {step.type} ({step.origin})")
@@ -426,7 +426,7 @@ def _print_in_dialect(plan: Any, dialect: str) -> None:
 
 
 def _print_lineage(plan: Any, column: str) -> None:
-    from recipec.compiler.lineage import explain
+    from recipec.compiler.tools.lineage import explain
 
     python = [t for t in plan.transforms if t.runs_in_python]
     if plan.lineage is None and python:
@@ -466,8 +466,8 @@ def diff(
     a git ref). Exit code 0 when nothing changed, 1 when something did, 2 when an input cannot
     be read or compiled."""
     _configure_logging(debug, log_format)
-    from recipec.compiler.diff import diff_plans, render
-    from recipec.compiler.plan_inputs import load_input
+    from recipec.compiler.tools.diff import diff_plans, render
+    from recipec.compiler.tools.plan_inputs import load_input
 
     values = _parse_vars(vars_)
     result = diff_plans(load_input(old, values, "OLD"), load_input(new, values, "NEW"))
@@ -561,7 +561,7 @@ def _selected(plan: Any, selectors: tuple[str, ...], excluded: tuple[str, ...]) 
     """The units `--select`/`--exclude` choose (None: all)."""
     if not selectors and not excluded:
         return None
-    from recipec.compiler.resources import ResourceGraph, SelectorError, select
+    from recipec.compiler.frontend.resources import ResourceGraph, SelectorError, select
 
     graph = ResourceGraph.of([(u.name, u.depends_on) for u in plan.units])
     try:
@@ -690,7 +690,7 @@ def explain(recipe: str, key: str, vars_: tuple[str, ...], debug: bool, log_form
     resource's: `resources.NAME.KEY`)."""
     _configure_logging(debug, log_format)
     from recipec.compiler.driver import load_pipeline
-    from recipec.compiler.explain import explain as explain_key
+    from recipec.compiler.tools.explain import explain as explain_key
 
     pipeline = load_pipeline(recipe, _parse_vars(vars_))
     name, _, rest = key.removeprefix("resources.").partition(".")

@@ -18,7 +18,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from recipec.compiler.models import Incremental
+from recipec.compiler.frontend.models import Incremental
 from recipec.errors import DataLoaderError, MissingExtraError, RecipeError
 from recipec.transform_hooks import TransformHooks
 
@@ -196,6 +196,6 @@ def ensure_builtins() -> None:
 
     for module in BUILTIN_MODULES:
         importlib.import_module(f"recipec.compiler.connectors.{module}")
-    importlib.import_module("recipec.compiler.transforms")
-    importlib.import_module("recipec.compiler.sql_step")
-    importlib.import_module("recipec.compiler.python_step")
+    importlib.import_module("recipec.compiler.language.transforms")
+    importlib.import_module("recipec.compiler.language.sql_step")
+    importlib.import_module("recipec.compiler.language.python_step")

@@ -25,9 +25,9 @@ from pydantic import ValidationError
 from sqlglot import exp
 
 from recipec import duckdb_connection
-from recipec.compiler.lowering import bound_parameters, read_parameters
+from recipec.compiler.backend.lowering import bound_parameters, read_parameters
+from recipec.compiler.language.python_step import PythonStepBase
 from recipec.compiler.plan import parameter_name
-from recipec.compiler.python_step import PythonStepBase
 from recipec.errors import RecipeError
 from recipec.registry import ensure_builtins, get_transform
 from recipec.runtime.python_steps import as_table, check_declared

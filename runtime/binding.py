@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from recipec.compiler.connectors.statements import table_expression
-from recipec.compiler.expressions import ExpressionError
+from recipec.compiler.language.expressions import ExpressionError
 from recipec.compiler.plan import READ, ROW_HASH, TransformStep
 from recipec.errors import TransformError
 from recipec.registry import get_transform

@@ -236,7 +236,7 @@ def _postgres_cast(duckdb_type: str, domain: bool, source_type: str) -> str | No
     if source_types.is_postgres_json(source_type):
         return "JSON" + suffix
     if domain and not source_type.endswith("]") and not suffix:
-        from recipec.compiler.introspect import duckdb_type as mapped
+        from recipec.compiler.semantic.introspect import duckdb_type as mapped
 
         target = mapped(source_type, "postgres")
         return target if target != "VARCHAR" else None

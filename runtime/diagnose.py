@@ -9,7 +9,7 @@ import sqlglot
 from sqlglot import exp
 
 from recipec.compiler.plan import Unit
-from recipec.compiler.types import parse_type
+from recipec.compiler.semantic.types import parse_type
 from recipec.runtime.binding import input_query
 from recipec.runtime.engine import execute
 

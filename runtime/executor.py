@@ -533,7 +533,7 @@ class UnitExecutor:
     def _refuse_stale_table(self) -> None:
         """Refuse a saved plan when the destination table lacks a column the plan writes, or
         holds it with another type (extra columns are fine). Not when the run replaces it."""
-        from recipec.compiler.staleness import check_table, table_mismatches
+        from recipec.compiler.tools.staleness import check_table, table_mismatches
 
         write, expected = self.unit.write, self.unit.output_schema
         if expected is None or self.full_refresh or write.write_mode == "overwrite":
@@ -672,11 +672,11 @@ class UnitExecutor:
         removed or retyped column stops the run; a new one is noted (and loaded)."""
         if step.schema_lock is None or step.output_schema is None:
             return
-        from recipec.compiler.lock import drift
-        from recipec.compiler.types import duckdb_spelling
+        from recipec.compiler.semantic.types import duckdb_spelling
+        from recipec.compiler.tools.lock import drift
 
         if step.reader == "database":
-            from recipec.compiler.introspect import introspect
+            from recipec.compiler.semantic.introspect import introspect
 
             registration = get_source(step.source)
             assert registration is not None
@@ -987,7 +987,7 @@ class UnitExecutor:
             return None  # only the transforms' checks need them
         if extract.reader != "duckdb" or not extract.path:
             return None
-        from recipec.compiler.types import described_files
+        from recipec.compiler.semantic.types import described_files
 
         relation = binding.source_select(step.sql).find(exp.From).this  # type: ignore[union-attr]
         found = described_files(relation.sql("duckdb"), extract.path)

@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from recipec.compiler.language.python_step import output_table
 from recipec.compiler.plan import TransformStep
-from recipec.compiler.python_step import output_table
 from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.binding import input_query

@@ -57,7 +57,7 @@ def run_plan(
     """Run the plan's units (those `selected`, all without). Raises the failure of a unit (or
     `RunFailed` naming each, when several failed), with the run's summary as `.summary`."""
     if refuse_stale:
-        from recipec.compiler.staleness import check_files
+        from recipec.compiler.tools.staleness import check_files
 
         check_files(plan)
     _import_plugins(plan)

@@ -21,7 +21,7 @@ def resolve_secrets(
         "destination": copy.deepcopy(unit.write.config),
     }
     for path in unit.secrets:
-        from recipec.compiler.inheritance import parse_dot_path
+        from recipec.compiler.frontend.inheritance import parse_dot_path
 
         block, *keys = parse_dot_path(path)
         if block not in configs or not keys:
@@ -53,8 +53,8 @@ def unused_vars(plan: Plan, vars: Mapping[str, Any]) -> list[str]:
 
 
 def _resolve(plan: Plan, unit: Unit, path: str, vars: Mapping[str, Any]) -> str:
-    from recipec.compiler.inheritance import parse_dot_path
-    from recipec.compiler.templates import SecretReference, TemplateLookupError
+    from recipec.compiler.frontend.inheritance import parse_dot_path
+    from recipec.compiler.frontend.templates import SecretReference, TemplateLookupError
 
     ref = unit.secrets[path]
     missing = [name for name in ref.vars if name not in vars]

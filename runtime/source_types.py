@@ -498,7 +498,7 @@ def table_parts(table: str | None) -> tuple[str | None, str | None]:
     """(schema, table) of a source's `table:` key."""
     if not table:
         return None, None
-    from recipec.compiler.models import parse_table_name
+    from recipec.compiler.frontend.models import parse_table_name
 
     parts = parse_table_name(table)
     return (parts[-2] if len(parts) > 1 else None), parts[-1]

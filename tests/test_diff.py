@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from recipec.compiler.diff import (
+from recipec.compiler.driver import compile_recipe, load_recipe
+from recipec.compiler.plan import Column, Plan
+from recipec.compiler.tools.diff import (
     BACKFILL,
     DESTRUCTIVE,
     RISKS,
@@ -20,9 +22,7 @@ from recipec.compiler.diff import (
     same_sql,
     widens,
 )
-from recipec.compiler.driver import compile_recipe, load_recipe
-from recipec.compiler.plan import Column, Plan
-from recipec.compiler.plan_inputs import load_input
+from recipec.compiler.tools.plan_inputs import load_input
 
 RECIPE = """
 name: orders

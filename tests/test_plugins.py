@@ -272,7 +272,7 @@ def test_plugins_next_to_the_recipe_win_over_the_working_directory(project):
 
 
 def test_a_plugin_transform_answers_the_hooks_it_defines_and_the_defaults_for_the_rest():
-    from recipec.compiler.models import StrictModel
+    from recipec.compiler.frontend.models import StrictModel
     from recipec.registry import get_transform, register_transform
     from recipec.transform_hooks import TransformHooks, hooks
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from sqlglot import exp
 
 from recipec.cli import _github_annotation
-from recipec.compiler.json_schema import recipe_json_schema
-from recipec.compiler.models import StrictModel
+from recipec.compiler.frontend.models import StrictModel
+from recipec.compiler.tools.json_schema import recipe_json_schema
 from recipec.registry import REGISTRY, Registration, import_plugins
 
 EXAMPLES = sorted((REPO / "recipes").glob("*.yaml"))

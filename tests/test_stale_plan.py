@@ -12,7 +12,7 @@ import pytest
 from recipec.api import run_plan
 from recipec.compiler.driver import compile_recipe, load_recipe
 from recipec.compiler.plan import Column, Plan
-from recipec.compiler.staleness import StalePlanError, stale_files, table_mismatches
+from recipec.compiler.tools.staleness import StalePlanError, stale_files, table_mismatches
 from recipec.runtime.state import LocalStateBackend
 
 PARENT = """

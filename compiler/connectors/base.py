@@ -8,7 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import model_validator
 from sqlglot import exp
 
-from recipec.compiler.models import (
+from recipec.compiler.frontend.models import (
     Checks,
     ColumnName,
     LocalPath,

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
 from recipec.compiler.connectors.base import ServerConnection
-from recipec.compiler.models import (
+from recipec.compiler.frontend.models import (
     Checks,
     ColumnName,
     CursorIncremental,

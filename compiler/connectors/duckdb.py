@@ -14,7 +14,7 @@ from recipec.compiler.connectors.base import (
     TableWriteConfig,
     WriteStatements,
 )
-from recipec.compiler.models import LocalPath
+from recipec.compiler.frontend.models import LocalPath
 from recipec.registry import register_destination
 
 WriteMode = Literal["append", "overwrite", "merge"]

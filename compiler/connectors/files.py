@@ -7,7 +7,7 @@ from typing import Literal
 from sqlglot import exp
 
 from recipec.compiler.connectors.base import FileSourceConfig
-from recipec.compiler.models import Incremental, StrictModel
+from recipec.compiler.frontend.models import Incremental, StrictModel
 from recipec.registry import register_source
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from recipec.compiler.connectors.base import DestinationCapabilities, TableWriteConfig
-from recipec.compiler.models import parse_table_name
+from recipec.compiler.frontend.models import parse_table_name
 
 STAGE = "_recipec_stage"
 HASH = "_recipec_hash"

@@ -23,8 +23,8 @@ from snapshot_extensions import JsonSnapshot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from recipec.compiler import expressions as E
-from recipec.compiler.expressions import (
+from recipec.compiler.language import expressions as E
+from recipec.compiler.language.expressions import (
     FUNCTIONS,
     OPTIONAL_ARGUMENTS,
     TRUNC_UNITS,
@@ -44,7 +44,7 @@ from recipec.compiler.expressions import (
     to_sql,
     to_text,
 )
-from recipec.compiler.transforms import Filter
+from recipec.compiler.language.transforms import Filter
 
 parse("upper(s) = 'x'")  # build the parser here, not inside a test's deadline
 

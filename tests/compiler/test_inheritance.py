@@ -3,7 +3,7 @@
 import pytest
 
 from recipec import RecipeError, compile_recipe, from_yaml
-from recipec.compiler.explain import explain
+from recipec.compiler.tools.explain import explain
 
 
 @pytest.fixture

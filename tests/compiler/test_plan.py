@@ -14,7 +14,7 @@ from snapshot_extensions import JsonSnapshot, SqlSnapshot, TextSnapshot
 
 from recipec import Plan, RecipeError, compile_recipe, from_yaml
 from recipec.api import compile_file
-from recipec.compiler.render import render_plan
+from recipec.compiler.tools.render import render_plan
 
 EXAMPLES = sorted(p.name for p in (REPO / "recipes").glob("*.yaml"))
 

@@ -9,7 +9,7 @@ import pytest
 from snapshot_extensions import SqlSnapshot
 
 from recipec import compile_recipe, from_yaml
-from recipec.compiler.portable import transforms_in
+from recipec.compiler.backend.portable import transforms_in
 from recipec.errors import UsageError
 
 DIALECTS = ["duckdb", "postgres", "mysql", "redshift", "snowflake", "bigquery", "spark"]

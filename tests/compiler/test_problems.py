@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from recipec import RecipeError, compile_recipe, from_yaml, register_destination
 from recipec.compiler.connectors.base import DestinationCapabilities
-from recipec.compiler.yaml_loader import load_yaml_text, nearest_location
+from recipec.compiler.frontend.yaml_loader import load_yaml_text, nearest_location
 
 ORDERS = "id,amount,updated_at\n1,2.5,2024-01-01\n"
 

@@ -232,7 +232,7 @@ def test_the_json_schema_describes_resources_and_defaults(shop):
     import yaml
     from jsonschema import Draft202012Validator
 
-    from recipec.compiler.json_schema import schema_json
+    from recipec.compiler.tools.json_schema import schema_json
 
     validator = Draft202012Validator(json.loads(schema_json()))
     document = yaml.safe_load(SHOP)
@@ -258,7 +258,7 @@ def test_the_json_schema_describes_resources_and_defaults(shop):
     ],
 )
 def test_selectors_follow_dbt(shop, selectors, exclude, expected):
-    from recipec.compiler.resources import select
+    from recipec.compiler.frontend.resources import select
 
     assert select(load_pipeline("shop.yaml").graph, selectors, exclude) == expected
 

@@ -155,7 +155,7 @@ def test_secrets_cannot_be_written_into_sql(project, monkeypatch):
 
 
 def test_secret_looking_keys_match_whole_words(project, monkeypatch):
-    from recipec.compiler.templates import SECRET_KEY
+    from recipec.compiler.frontend.templates import SECRET_KEY
 
     assert SECRET_KEY.search("db_password") and SECRET_KEY.search("api_key")
     assert SECRET_KEY.search("token") and SECRET_KEY.search("auth")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from recipec.compiler.yaml_loader import find, load_yaml_text, to_plain
+from recipec.compiler.frontend.yaml_loader import find, load_yaml_text, to_plain
 from recipec.errors import RecipeError
 
 

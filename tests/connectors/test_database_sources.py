@@ -499,7 +499,7 @@ def test_a_sql_source_query_is_validated_in_its_dialect(project):
 
 
 def test_introspected_integer_types_map_to_arrow_integers():
-    from recipec.compiler.introspect import arrow_type, duckdb_type
+    from recipec.compiler.semantic.introspect import arrow_type, duckdb_type
 
     assert duckdb_type("INTEGER", "postgres") == "INT" and arrow_type("INT") == "int32"
     assert duckdb_type("INT UNSIGNED", "mysql") in {"UINT", "UINTEGER"}

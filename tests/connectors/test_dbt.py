@@ -224,7 +224,7 @@ def test_the_json_schema_knows_the_dbt_step_and_block():
 
     from jsonschema import Draft202012Validator
 
-    from recipec.compiler.json_schema import schema_json
+    from recipec.compiler.tools.json_schema import schema_json
 
     validator = Draft202012Validator(json.loads(schema_json()))
     recipe = {

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recipec.api import from_yaml
-from recipec.compiler.inheritance import parse_dot_path
-from recipec.compiler.models import holds_secret
-from recipec.compiler.yaml_loader import format_path, walk
+from recipec.compiler.frontend.inheritance import parse_dot_path
+from recipec.compiler.frontend.models import holds_secret
+from recipec.compiler.frontend.yaml_loader import format_path, walk
 from recipec.registry import REGISTRY, ensure_builtins
 
 FORMS = ("literal", "env_var", "var", "secret")

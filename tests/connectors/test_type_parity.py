@@ -272,8 +272,8 @@ def expected_rows(columns: list[Col]) -> list[tuple]:
 
 def introspected(server, table: str) -> dict[str, str]:
     """The types `recipec compile --introspect` (and `recipec lock`) record for the table."""
-    from recipec.compiler.introspect import introspect
-    from recipec.compiler.types import duckdb_spelling
+    from recipec.compiler.semantic.introspect import introspect
+    from recipec.compiler.semantic.types import duckdb_spelling
     from recipec.registry import ensure_builtins, get_source
 
     ensure_builtins()

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlglot import exp
 
-from recipec.compiler.expressions import ExpressionError
-from recipec.compiler.ir import LoadIR, TransformIR
-from recipec.compiler.models import CursorIncremental
-from recipec.compiler.transforms import MissingColumnError, StepError
-from recipec.compiler.types import described_files, parse_type
-from recipec.compiler.yaml_loader import KeyPath, find, inside_scalar, walk
+from recipec.compiler.frontend.models import CursorIncremental
+from recipec.compiler.frontend.yaml_loader import KeyPath, find, inside_scalar, walk
+from recipec.compiler.language.expressions import ExpressionError
+from recipec.compiler.language.transforms import MissingColumnError, StepError
+from recipec.compiler.semantic.ir import LoadIR, TransformIR
+from recipec.compiler.semantic.types import described_files, parse_type
 from recipec.errors import Location, did_you_mean
 from recipec.transform_hooks import hooks
 

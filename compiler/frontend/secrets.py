@@ -18,16 +18,16 @@ from pydantic import BaseModel
 
 from recipec import redaction
 from recipec.compiler.connectors.base import SqlSource
-from recipec.compiler.models import holds_secret
-from recipec.compiler.templates import (
+from recipec.compiler.frontend.models import holds_secret
+from recipec.compiler.frontend.templates import (
     CREDENTIAL_WORDS,
     SECRET_PLACEHOLDER,
     RenderedTree,
     SecretReference,
     key_pattern,
 )
-from recipec.compiler.validate import ValidatedRecipe
-from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path
+from recipec.compiler.frontend.validate import ValidatedRecipe
+from recipec.compiler.frontend.yaml_loader import KeyPath, Node, find, format_path
 from recipec.errors import RecipeError
 
 CREDENTIAL_KEY = key_pattern(CREDENTIAL_WORDS)
@@ -87,7 +87,7 @@ def _credential_keys(data: Any, prefix: KeyPath) -> Iterator[KeyPath]:
 
 
 def _key_path(dotted: str) -> KeyPath:
-    from recipec.compiler.inheritance import parse_dot_path
+    from recipec.compiler.frontend.inheritance import parse_dot_path
 
     return parse_dot_path(dotted)
 
@@ -95,7 +95,7 @@ def _key_path(dotted: str) -> KeyPath:
 def _key_in_file(node: Node, path: KeyPath) -> KeyPath:
     """Where the file that wrote `node` holds it: its key path there may differ from the one
     in the resolved recipe (a resource's `defaults:`)."""
-    from recipec.compiler.yaml_loader import load_yaml_file, walk
+    from recipec.compiler.frontend.yaml_loader import load_yaml_file, walk
 
     written = node.location
     try:
@@ -107,6 +107,6 @@ def _key_in_file(node: Node, path: KeyPath) -> KeyPath:
 
 
 def _portable(file: str) -> str:
-    from recipec.compiler.recipe_files import portable_name
+    from recipec.compiler.frontend.recipe_files import portable_name
 
     return portable_name(Path(file))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from recipec.compiler.diff import same_type
+from recipec.compiler.frontend.recipe_files import file_of
 from recipec.compiler.plan import Column, Plan
-from recipec.compiler.recipe_files import file_of
+from recipec.compiler.tools.diff import same_type
 from recipec.errors import DataLoaderError
 
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from recipec.compiler.recipe_files import STDLIB_PREFIX, portable_name, stdlib_root
-from recipec.compiler.yaml_loader import (
+from recipec.compiler.frontend.recipe_files import STDLIB_PREFIX, portable_name, stdlib_root
+from recipec.compiler.frontend.yaml_loader import (
     KeyPath,
     Node,
     display_path,

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from recipec.compiler.inheritance import RecipeFile, merge, resolve_parent
-from recipec.compiler.yaml_loader import Node
+from recipec.compiler.frontend.inheritance import RecipeFile, merge, resolve_parent
+from recipec.compiler.frontend.yaml_loader import Node
 from recipec.errors import Location, Problem, RecipeError, did_you_mean
 
 PIPELINE_KEYS = frozenset(

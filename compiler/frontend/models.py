@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
-from recipec.compiler.types import LogicalType, TypeNameError, parse_type
+from recipec.compiler.semantic.types import LogicalType, TypeNameError, parse_type
 from recipec.transform_hooks import TransformHooks
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from recipec.compiler.yaml_loader import KeyPath, Node, format_path
+from recipec.compiler.frontend.yaml_loader import KeyPath, Node, format_path
 from recipec.errors import Problem, RecipeError
 
 CREDENTIAL_WORDS = (
@@ -60,8 +60,8 @@ class SecretReference:
         is not set, or the file no longer holds it."""
         if self.template is not None:
             return render_string(self.template, vars=vars, recipe_name=recipe_name).value
-        from recipec.compiler.recipe_files import file_of
-        from recipec.compiler.yaml_loader import find, load_yaml_file
+        from recipec.compiler.frontend.recipe_files import file_of
+        from recipec.compiler.frontend.yaml_loader import find, load_yaml_file
 
         assert self.file is not None
         try:

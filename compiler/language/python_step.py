@@ -29,7 +29,7 @@ from pydantic import Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
-from recipec.compiler.models import ColumnName, StepConfig, TypeName
+from recipec.compiler.frontend.models import ColumnName, StepConfig, TypeName
 from recipec.registry import Registration, register_transform
 from recipec.transform_hooks import runs_in_python
 

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from recipec.compiler.models import RecipeModel
-from recipec.compiler.templates import RenderedTree
-from recipec.compiler.yaml_loader import (
+from recipec.compiler.frontend.models import RecipeModel
+from recipec.compiler.frontend.templates import RenderedTree
+from recipec.compiler.frontend.yaml_loader import (
     KeyPath,
     Node,
     find,

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from recipec.compiler.driver import Recipe
-from recipec.compiler.inheritance import parse_dot_path, portable_name
-from recipec.compiler.yaml_loader import (
+from recipec.compiler.frontend.inheritance import parse_dot_path, portable_name
+from recipec.compiler.frontend.yaml_loader import (
     KeyPath,
     Node,
     find,

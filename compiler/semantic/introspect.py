@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from recipec.compiler.connectors.databases import DatabaseSource
-from recipec.compiler.models import parse_table_name
+from recipec.compiler.frontend.models import parse_table_name
 from recipec.compiler.plan import SourceColumn
 from recipec.errors import ConnectorError
 from recipec.registry import require

@@ -22,8 +22,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, Dialects
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 
-from recipec.compiler.models import ColumnName, StepConfig, TypeName
-from recipec.compiler.types import scratch_duckdb
+from recipec.compiler.frontend.models import ColumnName, StepConfig, TypeName
+from recipec.compiler.semantic.types import scratch_duckdb
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
 

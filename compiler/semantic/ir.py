@@ -16,14 +16,14 @@ from pydantic import BaseModel
 
 from recipec.compiler.connectors.base import DestinationCapabilities, SqlSource
 from recipec.compiler.connectors.databases import DatabaseSource
-from recipec.compiler.models import (
+from recipec.compiler.frontend.models import (
     CursorIncremental,
     ModifiedTimeIncremental,
     PathField,
     RuntimeSettings,
 )
-from recipec.compiler.templates import SecretReference
-from recipec.compiler.yaml_loader import KeyPath, Node, find, format_path, nearest_location
+from recipec.compiler.frontend.templates import SecretReference
+from recipec.compiler.frontend.yaml_loader import KeyPath, Node, find, format_path, nearest_location
 from recipec.errors import Location, Problem
 from recipec.registry import Registration
 

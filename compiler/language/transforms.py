@@ -16,15 +16,15 @@ from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 from sqlglot import exp
 
-from recipec.compiler import expressions
-from recipec.compiler.models import (
+from recipec.compiler.frontend.models import (
     ColumnName,
     CursorValue,
     SecretSetting,
     StepConfig,
     TypeName,
 )
-from recipec.compiler.types import LogicalType
+from recipec.compiler.language import expressions
+from recipec.compiler.semantic.types import LogicalType
 from recipec.errors import did_you_mean
 from recipec.registry import register_transform
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from recipec.compiler.types import TypeNameError, parse_type
+from recipec.compiler.semantic.types import TypeNameError, parse_type
 from recipec.errors import did_you_mean
 
 if TYPE_CHECKING:

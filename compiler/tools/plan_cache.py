@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from recipec.compiler.driver import Pipeline
 
 ENTRY_VERSION = 2
-_PACKAGE_DIRS = ("recipec", "compiler", "compiler/connectors", "runtime", "stdlib")
+_PACKAGE_DIRS = (
+    "recipec",
+    "compiler",
+    *(f"compiler/{group}" for group in ("connectors", "frontend", "semantic", "language")),
+    *(f"compiler/{group}" for group in ("backend", "tools")),
+    "runtime",
+    "stdlib",
+)
 
 
 class PlanCache:
@@ -67,7 +74,7 @@ class PlanCache:
     def store(self, pipeline: Pipeline, plan: Plan) -> None:
         """Keep `plan`, compiled from `pipeline`'s recipe file, with what it was compiled
         from."""
-        from recipec.compiler.lock import lock_path
+        from recipec.compiler.tools.lock import lock_path
 
         recipes = list(pipeline.recipes.values())
         plain = [
@@ -126,7 +133,7 @@ def _stable_inputs(recipe: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _code_stamp() -> list[int]:
     """recipec's own source files (an editable install changes without a new version)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # compiler/tools/plan_cache.py
     stamps = [
         entry.stat().st_mtime_ns
         for folder in _PACKAGE_DIRS
@@ -154,7 +161,7 @@ def _digest(text: str) -> str:
 
 
 def _file_hash(name: str) -> str | None:
-    from recipec.compiler.recipe_files import file_of  # `stdlib:` names too
+    from recipec.compiler.frontend.recipe_files import file_of  # `stdlib:` names too
 
     try:
         return hashlib.sha256(file_of(name).read_bytes()).hexdigest()

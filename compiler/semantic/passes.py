@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from recipec.compiler.inheritance import parse_dot_path
-from recipec.compiler.ir import LoadIR
-from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, holds_secret
-from recipec.compiler.typecheck import check_types
+from recipec.compiler.frontend.inheritance import parse_dot_path
+from recipec.compiler.frontend.models import (
+    CursorIncremental,
+    ModifiedTimeIncremental,
+    holds_secret,
+)
+from recipec.compiler.semantic.ir import LoadIR
+from recipec.compiler.semantic.typecheck import check_types
 from recipec.errors import RecipeError, sorted_problems
 from recipec.transform_hooks import hooks
 

@@ -15,9 +15,14 @@ from sqlglot import exp
 
 from recipec._version import __version__
 from recipec.compiler.connectors import statements
-from recipec.compiler.inheritance import portable_name
-from recipec.compiler.ir import LoadIR, SourceIR
-from recipec.compiler.models import CursorIncremental, ModifiedTimeIncremental, parse_table_name
+from recipec.compiler.frontend.inheritance import portable_name
+from recipec.compiler.frontend.models import (
+    CursorIncremental,
+    ModifiedTimeIncremental,
+    parse_table_name,
+)
+from recipec.compiler.frontend.yaml_loader import format_path
+from recipec.compiler.language.python_step import output_table
 from recipec.compiler.plan import (
     BATCHES,
     LOADED_KEYS,
@@ -40,8 +45,7 @@ from recipec.compiler.plan import (
     parameter_name,
     state_key,
 )
-from recipec.compiler.python_step import output_table
-from recipec.compiler.yaml_loader import format_path
+from recipec.compiler.semantic.ir import LoadIR, SourceIR
 from recipec.transform_hooks import hooks
 
 SOURCE = "_recipec_source"
@@ -129,7 +133,9 @@ def _lineage(ir: LoadIR, unit: Unit) -> dict[str, list[str]] | None:
     output = unit.output_schema
     if ir.columns is None or output is None or any(t.runs_in_python for t in unit.transforms):
         return None
-    from recipec.compiler.lineage import column_lineage  # sqlglot's optimizer: only when known
+    from recipec.compiler.tools.lineage import (
+        column_lineage,  # sqlglot's optimizer: only when known
+    )
 
     return column_lineage(unit.stage.sql, ir.columns, [c.name for c in output])
 

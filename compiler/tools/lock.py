@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from recipec.compiler.ir import LoadIR
-from recipec.compiler.lowering import source_relation
-from recipec.compiler.typecheck import file_columns
-from recipec.compiler.types import duckdb_spelling
-from recipec.compiler.yaml_loader import display_path
+from recipec.compiler.backend.lowering import source_relation
+from recipec.compiler.frontend.yaml_loader import display_path
+from recipec.compiler.semantic.ir import LoadIR
+from recipec.compiler.semantic.typecheck import file_columns
+from recipec.compiler.semantic.types import duckdb_spelling
 from recipec.errors import RecipeError
 
 Columns = tuple[tuple[str, str], ...]
@@ -41,7 +41,7 @@ def lock_path(recipe: Path) -> Path:
 def live_columns(ir: LoadIR) -> tuple[Columns, list[Any] | None]:
     """The source's columns now (name, DuckDB type), and a database's `SourceColumn`s."""
     if ir.source.reader == "database":
-        from recipec.compiler.introspect import introspect
+        from recipec.compiler.semantic.introspect import introspect
 
         # the whole table, whatever `columns:` selects: the lock describes the source, and a
         # compile narrows it to the selection (so a new selection needs no new lock)

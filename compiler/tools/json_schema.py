@@ -37,10 +37,10 @@ from pydantic.json_schema import (
 )
 from pydantic_core import core_schema
 
-from recipec.compiler import models
-from recipec.compiler.models import RecipeModel
-from recipec.compiler.resources import RESOURCE_NAME
-from recipec.compiler.types import ALIASES, CANONICAL, LogicalType
+from recipec.compiler.frontend import models
+from recipec.compiler.frontend.models import RecipeModel
+from recipec.compiler.frontend.resources import RESOURCE_NAME
+from recipec.compiler.semantic.types import ALIASES, CANONICAL, LogicalType
 from recipec.registry import REGISTRY, Kind, Registration, ensure_builtins
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -1,0 +1,1 @@
+"""The transform steps and the expression language they are written in."""
