@@ -13,14 +13,17 @@ Usage (from the repository root):
    1.3x).
 
 Every side is a whole `python -m recipec run` process (interpreter start included) on a fresh
-destination; sides alternate, the order swapped every round, and the medians are compared. The
-slow-source figures are also given for the run alone (the summary's `duration_seconds`), which
-leaves out the process start that no parallelism can shorten.
+destination and state; each recipe runs in a folder of its own, so after the warm-up its plan
+comes from the plan cache, as for a recipe run again and again. Sides alternate, the order
+swapped every round, and the medians are compared. The slow-source figures are also given for
+the run alone (the summary's `duration_seconds`), which leaves out the process start that no
+parallelism can shorten.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -51,8 +54,17 @@ def pipeline(name: str, resources: list[dict[str, object]], parallelism: int, db
     return json.dumps(recipe)
 
 
+def side_folder(folder: Path, recipe: str) -> Path:
+    """Each recipe runs in a folder of its own, so that its plan cache stays valid from run to
+    run, as for a recipe a scheduler runs again and again."""
+    side = folder / f"side_{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+    side.mkdir(exist_ok=True)
+    return side
+
+
 def run_recipec(folder: Path, recipe: str) -> tuple[float, float]:
     """(wall seconds of the process, seconds of the run itself)."""
+    folder = side_folder(folder, recipe)
     path = folder / "r.yaml"
     path.write_text(recipe)
     for leftover in folder.glob("*.duckdb*"):
@@ -146,7 +158,7 @@ def csv_files(folder: Path, rows: int, repeat: int) -> bool:
     resources = [
         {
             "name": f"f{i}",
-            "source": {"type": "csv", "path": f"data/f{i}.csv"},
+            "source": {"type": "csv", "path": str(data / f"f{i}.csv")},
             "destination": {"table": f"main.f{i}"},
         }
         for i in range(RESOURCES)
@@ -175,7 +187,8 @@ def csv_files(folder: Path, rows: int, repeat: int) -> bool:
         "plain": "plain",
     }
     times = alternate(sides, repeat, run)
-    with duckdb.connect(str(folder / "files.duckdb"), read_only=True) as connection:
+    written = side_folder(folder, str(sides["parallelism 2"])) / "files.duckdb"
+    with duckdb.connect(str(written), read_only=True) as connection:
         counts = [
             connection.execute(f"SELECT count(*) FROM main.f{i}").fetchone()
             for i in range(RESOURCES)
