@@ -126,6 +126,8 @@ class Pipeline:
     recipes: Mapping[str, Recipe]
     """By resource name, the resources whose `when:` is true, in the order written."""
     dbt: PipelineDbt | None = None
+    listed: bool = False
+    """Whether the recipe lists its resources (else it is its one load)."""
 
     @property
     def skipped(self) -> list[str]:
@@ -193,6 +195,7 @@ def load_pipeline(
         graph=graph,
         recipes=recipes,
         dbt=dbt,
+        listed=listed,
     )
 
 
@@ -360,7 +363,7 @@ def compile_recipe(recipe: Recipe, *, introspect: bool = False, lineage: bool = 
     """Lower a loaded recipe of one load into its plan (of one unit). Connects to nothing,
     unless `introspect` asks to read a database source's columns. `lineage=False` leaves out the
     column lineage (a run does not need it; it is not part of the fingerprint)."""
-    ir = _typed_ir(recipe, introspect)
+    ir = _typed_ir(recipe, None, introspect)
     unit = lower(ir, recipe.name, lineage=lineage)
     return assemble(recipe.name, [ir], [unit], [[unit.name]])
 
@@ -376,7 +379,7 @@ def compile_pipeline(pipeline: Pipeline, *, introspect: bool = False, lineage: b
         for name in level:
             recipe = pipeline.recipes[name]
             try:
-                ir = _typed_ir(recipe, introspect)
+                ir = _typed_ir(recipe, name if pipeline.listed else None, introspect)
                 units.append(lower(ir, name, graph[name].depends_on, lineage=lineage))
             except RecipeError as exc:
                 if name == pipeline.name:  # a recipe's one load: its paths are the recipe's
@@ -441,15 +444,16 @@ def _require_a_load(pipeline: Pipeline) -> None:
         raise RecipeError([Problem(f"{what}: there is nothing to load", file=str(pipeline.path))])
 
 
-def _typed_ir(recipe: Recipe, introspect: bool) -> LoadIR:
-    """The recipe's IR with its source's columns as well as they can be known, through the
-    passes."""
+def _typed_ir(recipe: Recipe, resource: str | None, introspect: bool) -> LoadIR:
+    """The recipe's IR (of its `resource`, in a recipe with resources) with its source's
+    columns as well as they can be known, through the passes."""
     ir = build_ir(recipe)
-    lock = read_lock(recipe.path)
+    lock = read_lock(recipe.path, resource)
     if introspect and ir.source.reader == "database":
         ir = _introspected(ir, lock)
     if ir.columns is None and lock is not None:
-        ir = _locked(ir, lock, display_path(recipe.path))
+        command = display_path(recipe.path) + (f" --resource {resource}" if resource else "")
+        ir = _locked(ir, lock, command)
     if ir.columns is None:
         ir = ir.replace(columns=file_columns(ir, source_relation(ir.source)))
     return run_passes(ir)

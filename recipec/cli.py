@@ -382,26 +382,74 @@ def compile_command(
 @cli.command()
 @click.argument("recipe")
 @_var_option
+@click.option(
+    "--resource",
+    "resources",
+    multiple=True,
+    metavar="NAME",
+    help="A recipe with resources: lock only these (repeatable); the others keep their lock.",
+)
 @_common
-def lock(recipe: str, vars_: tuple[str, ...], debug: bool, log_format: str) -> None:
+def lock(
+    recipe: str,
+    vars_: tuple[str, ...],
+    resources: tuple[str, ...],
+    debug: bool,
+    log_format: str,
+) -> None:
     """Read RECIPE's source columns into RECIPE.lock.yaml (commit it): later compiles are then
-    offline and fully typed, and runs stop if the source drifts from it."""
+    offline and fully typed, and runs stop if the source drifts from it. A recipe with
+    resources: every resource's (or those named with --resource), in one file."""
     _configure_logging(debug, log_format)
-    from recipec.api import from_yaml
-    from recipec.compiler.driver import build_ir
-    from recipec.compiler.tools.lock import drift, live_columns, lock_path, read_lock, write_lock
+    from recipec.compiler.driver import build_ir, load_pipeline
+    from recipec.compiler.tools.lock import (
+        drift,
+        live_columns,
+        lock_entry,
+        lock_path,
+        read_lock,
+        read_lock_document,
+        write_lock,
+    )
 
-    loaded = from_yaml(recipe, _parse_vars(vars_))
-    ir = build_ir(loaded)
-    columns, found = live_columns(ir)
-    previous = read_lock(loaded.path)
-    path = lock_path(loaded.path)
-    write_lock(path, loaded.path, ir, columns, found)
-    changes = drift(previous.columns, columns).lines() if previous else []
+    pipeline = load_pipeline(recipe, _parse_vars(vars_))
+    names = list(pipeline.recipes)
+    for name in resources:
+        if name not in names:
+            hint = did_you_mean(name, names)
+            raise UsageError(
+                f"--resource {name}: the recipe has no resource of that name"
+                + (f"; {hint}" if hint else "")
+                + f" (resources: {', '.join(names)})"
+            )
+    if resources and not pipeline.listed:
+        raise UsageError("--resource names a resource of a recipe with resources")
+    path = lock_path(pipeline.path)
+    previous = read_lock_document(pipeline.path)
+    entries = dict(previous.get("resources") or {}) if previous and pipeline.listed else {}
+    lines = []
+    for name in resources or names:
+        loaded = pipeline.recipes[name]
+        key = name if pipeline.listed else None
+        before = read_lock(pipeline.path, key) if previous else None
+        ir = build_ir(loaded)
+        columns, found = live_columns(ir)
+        entries[name] = lock_entry(ir, columns, found)
+        changes = drift(before.columns, columns).lines() if before else []
+        label = f"{name}: " if pipeline.listed else ""
+        lines.append((f"{label}{len(columns)} columns", changes))
+    document = {"resources": entries} if pipeline.listed else entries[names[0]]
+    write_lock(path, pipeline.path, document)
     verb = "updated" if previous else "wrote"
-    click.echo(f"{verb} {path} ({len(columns)} columns)")
-    for line in changes:
-        click.echo(f"  {line}")
+    if not pipeline.listed:
+        summary, changes = lines[0]
+        click.echo(f"{verb} {path} ({summary})")
+        click.echo("".join(f"  {line}\n" for line in changes), nl=False)
+        return
+    click.echo(f"{verb} {path}")
+    for summary, changes in lines:
+        click.echo(f"  {summary}")
+        click.echo("".join(f"    {line}\n" for line in changes), nl=False)
 
 
 def _unit(plan: Any, resource: str) -> Any:

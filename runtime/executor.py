@@ -688,10 +688,13 @@ class UnitExecutor:
         changes = drift([(c.name, c.type) for c in step.output_schema], live)
         if changes.breaking:
             recipe = self.plan.files[0].path if self.plan.files else None
+            command = f"recipec lock {recipe or 'RECIPE'}"
+            if self.unit.state_key != self.plan.name:  # a resource of a recipe with several
+                command += f" --resource {self.unit.name}"
             raise RecipeError(
                 f"the source no longer matches {step.schema_lock}:\n  "
                 + "\n  ".join(changes.lines())
-                + f"\nrun `recipec lock {recipe or 'RECIPE'}` to accept the change",
+                + f"\nrun `{command}` to accept the change",
                 file=recipe,
             )
         for line in changes.lines():

@@ -12,6 +12,7 @@ A failed unit marks its descendants skipped (with the reason) while independent 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import functools
 import logging
 import time
@@ -295,8 +296,9 @@ class _Scheduler:
 
 
 def _run_error(failures: list[tuple[str, BaseException]], summary: RunSummary) -> BaseException:
-    """The run's error: the one failure (named by its resource when the plan has several), or
-    one listing each; either way carrying the summary, and redacted."""
+    """The run's error: the one failure (named by its resource when the plan has several, and
+    then exit code 3 whatever its kind, as other resources may have committed), or one listing
+    each; either way carrying the summary, and redacted."""
     several = len(summary.resources) > 1
     nodes = [*summary.resources, *([summary.dbt] if summary.dbt else [])]
     skipped = [r for r in nodes if r.status == "skipped"]
@@ -305,8 +307,17 @@ def _run_error(failures: list[tuple[str, BaseException]], summary: RunSummary) -
         name, failure = failures[0]
         if not isinstance(failure, DataLoaderError):
             return failure  # not ours: a bug, with its traceback
-        if several or tail:
+        if isinstance(failure, RecipeError) and (several or tail):  # rendered from its problems
+            *problems, last = failure.problems
+            named = [
+                dataclasses.replace(p, message=f"resource {name}: {p.message}") for p in problems
+            ]
+            last = dataclasses.replace(last, message=f"resource {name}: {last.message}{tail}")
+            failure = RecipeError([*named, last])
+        elif several or tail:
             failure.message = f"resource {name}: {failure.message}{tail}"
+        if several or tail:
+            failure.exit_code = RunFailed.exit_code  # a resource failed: whatever its kind
         failure.message = redaction.redact(failure.message)
         failure.args = (failure.message,)
         failure.summary = summary

@@ -5,6 +5,8 @@ Parquet metadata) and writes `orders.lock.yaml`: reviewable YAML, meant to be co
 compiles use it, so they are offline and fully typed. A run compares the live source with the
 lock first: a removed or retyped column stops the run with the exact difference (run
 `recipec lock` again to accept it); a new column is reported and loaded.
+
+A recipe with resources keeps one lock file, its resources' columns under `resources:` by name.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def live_columns(ir: LoadIR) -> tuple[Columns, list[Any] | None]:
     return columns, None
 
 
-def write_lock(path: Path, recipe: Path, ir: LoadIR, columns: Columns, found: Any) -> None:
+def lock_entry(ir: LoadIR, columns: Columns, found: Any) -> dict[str, Any]:
+    """One load's part of a lock file: its source type and columns."""
     details = {c.name: c for c in found or ()}
     entries = []
     for name, type_name in columns:
@@ -66,9 +69,33 @@ def write_lock(path: Path, recipe: Path, ir: LoadIR, columns: Columns, found: An
             entry["source_type"] = details[name].source_type
             entry["nullable"] = details[name].nullable
         entries.append(entry)
-    document = {"source": ir.source.type, "columns": entries}
+    return {"source": ir.source.type, "columns": entries}
+
+
+def write_lock(path: Path, recipe: Path, document: dict[str, Any]) -> None:
+    """`document`: one load's `lock_entry`, or `{"resources": {name: entry}}`."""
     text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
     path.write_text(HEADER.format(recipe=recipe.name) + text, encoding="utf-8")
+
+
+def read_lock_document(recipe: Path) -> dict[str, Any] | None:
+    path = lock_path(recipe)
+    if not path.exists():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise _not_a_lock(recipe, path, exc) from None
+    if not isinstance(document, dict):
+        raise _not_a_lock(recipe, path, "not a mapping")
+    return document
+
+
+def _not_a_lock(recipe: Path, path: Path, why: object) -> RecipeError:
+    return RecipeError(
+        f"not a recipec schema lock ({why}): run `recipec lock {recipe.name}` again",
+        file=display_path(path),
+    )
 
 
 @dataclass(frozen=True)
@@ -78,19 +105,21 @@ class Lock:
     nullable: dict[str, bool]
 
 
-def read_lock(recipe: Path) -> Lock | None:
-    path = lock_path(recipe)
-    if not path.exists():
+def read_lock(recipe: Path, resource: str | None = None) -> Lock | None:
+    """The lock of `recipe`'s one load, or of its `resource` (None when it has none)."""
+    document = read_lock_document(recipe)
+    if document is None:
         return None
+    path = lock_path(recipe)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if resource is not None:
+            document = (document.get("resources") or {}).get(resource)
+            if document is None:
+                return None
         entries = document["columns"]
         columns = tuple((str(e["name"]), str(e["type"])) for e in entries)
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
-        raise RecipeError(
-            f"not a recipec schema lock ({exc}): run `recipec lock {recipe.name}` again",
-            file=display_path(path),
-        ) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _not_a_lock(recipe, path, exc) from None
     nullable = {str(e["name"]): bool(e["nullable"]) for e in entries if "nullable" in e}
     return Lock(path, columns, nullable)
 

@@ -197,3 +197,56 @@ def test_a_cursor_the_selection_leaves_out_says_to_select_it(project, cli, postg
     assert problem["path"] == "source.incremental.cursor_column"
     assert problem["message"] == "cursor column 'updated_at' is not one of source.columns"
     assert problem["hint"].startswith("add it to source.columns")
+
+
+def pipeline_recipe(project):
+    project.write("data/c.csv", "id,name\n1,ada\n")
+    project.write("data/o.csv", "id,customer_id,amount\n10,1,2.5\n")
+    document = {
+        "name": "shop",
+        "defaults": {
+            "source": {"type": "csv"},
+            "destination": {"type": "duckdb", "database": "out.duckdb"},
+        },
+        "resources": [
+            {"name": "customers", "source": {"path": "data/c.csv"}, "destination": {"table": "c"}},
+            {
+                "name": "orders",
+                "depends_on": ["customers"],
+                "source": {"path": "data/o.csv"},
+                "destination": {"table": "o"},
+            },
+        ],
+    }
+    project.write("shop.yaml", json.dumps(document))
+
+
+def test_a_recipe_with_resources_keeps_each_resources_lock_in_one_file(project, cli):
+    from recipec.api import compile_file
+
+    pipeline_recipe(project)
+    result = cli("lock", "shop.yaml")
+    assert result.code == 0, result.err
+    assert result.out == "wrote shop.lock.yaml\n  customers: 2 columns\n  orders: 3 columns\n"
+    text = (project.root / "shop.lock.yaml").read_text()
+    assert "resources:\n  customers:\n    source: csv" in text
+    for name in ("c", "o"):
+        (project.root / f"data/{name}.csv").unlink()  # offline: still fully typed
+    plan = compile_file("shop.yaml", {})
+    assert [c.name for c in plan.unit("orders").output_schema] == ["id", "customer_id", "amount"]
+    assert plan.unit("customers").extract.schema_lock == "shop.lock.yaml"
+
+    project.write("data/c.csv", "id,name\n1,ada\n")
+    project.write("data/o.csv", "id,customer_id,amount\n10,1,abc\n")  # amount retyped
+    ran = cli("run", "shop.yaml")
+    assert ran.code == 3
+    assert "resource orders: the source no longer matches shop.lock.yaml" in ran.err
+    assert "run `recipec lock shop.yaml --resource orders` to accept the change" in ran.err
+    relocked = cli("lock", "shop.yaml", "--resource", "orders")
+    assert relocked.out == (
+        "updated shop.lock.yaml\n  orders: 3 columns\n    ~ amount: DOUBLE -> VARCHAR\n"
+    )
+    assert "customers:" in (project.root / "shop.lock.yaml").read_text()  # kept
+    assert cli("run", "shop.yaml").code == 0
+    unknown = cli("lock", "shop.yaml", "--resource", "ordrs")
+    assert unknown.code == 2 and "did you mean 'orders'" in unknown.err
