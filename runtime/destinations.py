@@ -29,7 +29,7 @@ from recipec.runtime.protocols import WriteContext
 from recipec.runtime.state import State
 
 if TYPE_CHECKING:
-    from recipec.runtime.progress import Progress
+    from recipec.runtime.progress import TaskDisplay
     from recipec.runtime.scratch import RunFolder
 
 log = logging.getLogger("recipec.runtime")
@@ -44,7 +44,7 @@ class SessionInputs:
 
     engine: duckdb.DuckDBPyConnection
     """The unit's engine connection (the destination's database attached, when in the engine)."""
-    progress: Progress
+    progress: TaskDisplay
     config: dict[str, Any]
     """The destination's config, secrets resolved."""
     scratch: RunFolder
@@ -170,7 +170,7 @@ def _json_text(value: Any) -> str:
 class DuckDBSession:
     """The destination is the engine's attached database: one DuckDB transaction does all."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+    def __init__(self, connection: duckdb.DuckDBPyConnection, progress: TaskDisplay) -> None:
         self.connection = connection
         self.progress = progress
 
@@ -291,7 +291,7 @@ class PluginSession(DuckDBSession):
     def __init__(
         self,
         connection: duckdb.DuckDBPyConnection,
-        progress: Progress,
+        progress: TaskDisplay,
         config: dict[str, Any],
         recipe_name: str,
         batch_size: int,
@@ -440,7 +440,7 @@ class PostgresSession:
     def __init__(
         self,
         connection: duckdb.DuckDBPyConnection,
-        progress: Progress,
+        progress: TaskDisplay,
         config: dict[str, Any],
         scratch: RunFolder,
     ) -> None:

@@ -66,7 +66,7 @@ from recipec.runtime import (
     scratch,
     source_types,
 )
-from recipec.runtime.progress import Progress
+from recipec.runtime.progress import Progress, TaskDisplay
 from recipec.runtime.protocols import ReadContext
 from recipec.runtime.python_steps import run_python_steps
 from recipec.runtime.secrets import resolve_secrets, transform_parameters
@@ -258,7 +258,9 @@ class UnitExecutor:
         self.vars = context.vars
         self.full_refresh = context.full_refresh
         self.refuse_stale = context.refuse_stale
-        self.progress = context.progress
+        self.progress: TaskDisplay = (  # concurrent units: each task says whose it is
+            context.progress.named(unit.name) if len(context.plan.units) > 1 else context.progress
+        )
         self.scratch = context.scratch
         self.window: tuple[str, str] | None = None
         """The backfill window this attempt reads, if any."""

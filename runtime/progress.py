@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import duckdb
+    from rich.console import Console
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
@@ -30,15 +31,33 @@ class _Task:
             )
 
 
+class TaskDisplay(Protocol):
+    """What a unit shows its work on: the run's `Progress`, or one resource's view of it."""
+
+    enabled: bool
+
+    def task(self, description: str) -> AbstractContextManager[_Task]: ...
+
+    def statement(
+        self, description: str, connection: duckdb.DuckDBPyConnection
+    ) -> AbstractContextManager[None]: ...
+
+
 class Progress:
     """A progress display on stderr, one for the whole run (its units add their tasks to it);
     does nothing when disabled (not a terminal, JSON logs)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, console: Console | None = None) -> None:
         self.enabled = enabled
+        self.console = console
+        """Where the display goes (rich's default: stderr)."""
         self._lock = threading.Lock()
         self._shown: RichProgress | None = None
         self._users = 0
+
+    def named(self, resource: str) -> NamedProgress:
+        """The display as one resource's tasks use it: each labelled with the resource."""
+        return NamedProgress(self, resource)
 
     def _display(self) -> RichProgress:
         from rich.progress import (  # only when shown: rich is slow to import
@@ -56,6 +75,7 @@ class Progress:
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
             transient=True,
+            console=self.console,
         )
 
     @contextmanager
@@ -111,3 +131,21 @@ class Progress:
             finally:
                 done.set()
                 watcher.join()
+
+
+class NamedProgress:
+    """One resource's view of the run's display: its tasks' descriptions start with its name,
+    so concurrent resources' tasks tell themselves apart."""
+
+    def __init__(self, progress: Progress, resource: str) -> None:
+        self.progress = progress
+        self.resource = resource
+        self.enabled = progress.enabled
+
+    def task(self, description: str) -> AbstractContextManager[_Task]:
+        return self.progress.task(f"{self.resource}: {description}")
+
+    def statement(
+        self, description: str, connection: duckdb.DuckDBPyConnection
+    ) -> AbstractContextManager[None]:
+        return self.progress.statement(f"{self.resource}: {description}", connection)
