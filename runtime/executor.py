@@ -94,6 +94,8 @@ class ResourceSummary:
     table: str
     rows_read: int = 0
     rows_written: int = 0
+    bytes_read: int | None = None
+    """The size of the local files read; unknown (None) for other sources."""
     duration_seconds: float = 0.0
     watermark: str | None = None
     full_refresh: bool = False
@@ -385,6 +387,7 @@ class UnitExecutor:
         self.held = contextlib.ExitStack()
         """Locks held until the attempt ends."""
         self.extract_config, self.write_config = resolve_secrets(self.plan, self.unit, self.vars)
+        self.current_files: dict[str, os.stat_result] = {}
         parameters = transform_parameters(self.plan, self.unit, self.vars)
         self._prepare_files(self.unit.extract)
 
@@ -468,7 +471,7 @@ class UnitExecutor:
             "write_mode": "overwrite" if self.full_refresh else self.unit.write.write_mode,
             "rows_read": self.summary.rows_read,
             "rows_written": self.summary.rows_written,
-            "bytes_read": None,
+            "bytes_read": self.summary.bytes_read,
             "watermark": state.cursor.watermark if state and state.cursor else None,
             "error": error,
             "started_at": self.summary.started_at,
@@ -661,8 +664,12 @@ class UnitExecutor:
         self.current_files = {f: os.stat(f) for f in files}
 
     def visit_extract(self, step: ExtractStep) -> int | None:
-        if step.incremental is not None and step.incremental.strategy == "modified_time":
+        changed_only = step.incremental is not None and step.incremental.strategy == "modified_time"
+        if changed_only:
             self._select_changed_files()
+        if self.current_files:  # local files: what the read goes through
+            read = self.summary.files_loaded if changed_only else list(self.current_files)
+            self.summary.bytes_read = sum(self.current_files[f].st_size for f in read)
         if step.reader == "python":
             return self._ingest_batches(step)
         if step.reader == "database" and not self.source_attached:

@@ -339,6 +339,7 @@ HISTORY_COLUMNS = (
     "write_mode",
     "rows_read",
     "rows_written",
+    "bytes_read",
     "watermark",
     "error",
     "started_at",

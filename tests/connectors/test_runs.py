@@ -80,6 +80,7 @@ def test_a_failed_attempt_is_recorded_after_its_rollback(project: Project, cli):
     assert failed.code != 0
     runs = cli("runs", "r.yaml", "--format", "json").json()
     assert [(r["status"], r["rows_written"]) for r in runs] == [("failed", 0), ("success", 2)]
+    assert [r["bytes_read"] for r in runs] == [len("id\n1\n2\nthree\n"), len("id\n1\n2\n")]
     assert "three" in runs[0]["error"] and runs[0]["started_at"] <= runs[0]["finished_at"]
     assert project.rows("SELECT count(*) FROM main.t") == [(2,)]  # the data as it was
     text = cli("runs", "r.yaml").out.splitlines()
