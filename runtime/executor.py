@@ -1025,7 +1025,7 @@ class UnitExecutor:
 
     def _writes_whole_table(self, step: StageStep) -> bool:
         """A full refresh, or a first write into a missing table, into DuckDB."""
-        if type(self.session) is not destinations.DuckDBSession:
+        if not self.unit.write.in_engine:
             return False
         if step.legacy_boundary_sql and self.values.get("legacy_hashes"):
             return False

@@ -55,7 +55,7 @@ def _postgres_rows(
 ) -> list[tuple[Any, ...]]:
     import psycopg2.errors
 
-    from recipec.runtime.destinations import postgres_connect
+    from recipec.runtime.connectors.postgres import postgres_connect
 
     connection = postgres_connect(config)
     try:

@@ -221,7 +221,7 @@ def test_unsigned_and_nanosecond_types_and_mixed_case_tables(project, postgres):
 
 @pytest.mark.parametrize("flag", [None, "hard_delete_column", "soft_delete_column"])
 def test_servers_without_merge_upsert_with_on_conflict(project, postgres, monkeypatch, flag):
-    from recipec.runtime.destinations import PostgresSession
+    from recipec.runtime.connectors.postgres import PostgresSession
 
     monkeypatch.setattr(PostgresSession, "MERGE_SINCE", 10**9)  # as if the server were old
     header = "id,v,gone,updated_at\n"
