@@ -261,6 +261,33 @@ def test_a_profile_that_cannot_connect_fails_before_anything_is_loaded(shop: Pro
     assert not (shop.root / "w.duckdb").exists() and shop.state("shop_load") is None
 
 
+def test_a_pipeline_whose_dbt_profile_cannot_connect_loads_no_resource(shop: Project, cli):
+    shop.write(
+        "profiles/profiles.yml",
+        """
+        shop:
+          target: dev
+          outputs:
+            dev: {type: postgres, host: 127.0.0.1, port: 1, user: postgres, password: "",
+                  dbname: test, schema: public, threads: 1}
+        """,
+    )
+    _pipeline(shop, dbt={"profiles_dir": "profiles", "target": "dev"})
+    result = cli("run", "r.yaml", "--var", "day=x")
+    assert result.code == 3
+    assert (
+        result.err.strip()
+        .splitlines()[-1]
+        .startswith(
+            "error: dbt cannot connect with profiles/profiles.yml, target dev, so nothing was loaded:"
+        )
+    )
+    assert not (shop.root / "w.duckdb").exists()
+    assert [shop.state(f"shop_pipeline.{n}") for n in ("customers", "orders", "audit")] == [
+        None
+    ] * 3
+
+
 def test_the_dbt_profile_in_the_plan_holds_no_password(shop: Project, cli, monkeypatch):
     monkeypatch.setenv("RECIPEC_TEST_PG_PASSWORD", "pg-secret-for-dbt")
     destination = {
