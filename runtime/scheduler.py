@@ -84,7 +84,7 @@ def run_plan(
     folder = scratch.RunFolder()
     runtime = plan.runtime
     shared = engine.Engine(
-        threads=runtime.get("parallelism"),
+        threads=runtime.get("threads"),
         memory_limit=runtime.get("memory_limit"),
         preserve_order=bool(runtime.get("preserve_order")),
         temp_directory=str(folder.path / "duckdb"),

@@ -197,7 +197,9 @@ class RuntimeSettings(StrictModel):
     batch_size: PositiveInt = 50_000
     """Rows per batch for sources and destinations that move Arrow batches."""
     parallelism: PositiveInt | None = None
-    """Threads the engine may use; all cores when unset."""
+    """Resources loaded at once (4 when unset), and the threads of a chunked driver read."""
+    threads: PositiveInt | None = None
+    """Threads DuckDB may use (shared by the resources running at once); all cores when unset."""
     retries: Annotated[int, Field(ge=0, le=100)] = 3
     """How often a transient failure (a lost connection, a locked file) is retried."""
     memory_limit: str | None = None

@@ -275,17 +275,11 @@ def test_a_pipeline_whose_dbt_profile_cannot_connect_loads_no_resource(shop: Pro
     _pipeline(shop, dbt={"profiles_dir": "profiles", "target": "dev"})
     result = cli("run", "r.yaml", "--var", "day=x")
     assert result.code == 3
-    assert (
-        result.err.strip()
-        .splitlines()[-1]
-        .startswith(
-            "error: dbt cannot connect with profiles/profiles.yml, target dev, so nothing was loaded:"
-        )
-    )
+    expected = "error: dbt cannot connect with profiles/profiles.yml, target dev, so nothing was"
+    assert result.err.strip().splitlines()[-1].startswith(expected)
     assert not (shop.root / "w.duckdb").exists()
-    assert [shop.state(f"shop_pipeline.{n}") for n in ("customers", "orders", "audit")] == [
-        None
-    ] * 3
+    states = [shop.state(f"shop_pipeline.{n}") for n in ("customers", "orders", "audit")]
+    assert states == [None, None, None]
 
 
 def test_the_dbt_profile_in_the_plan_holds_no_password(shop: Project, cli, monkeypatch):
