@@ -14,7 +14,9 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
+import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlglot import exp
 
 from recipec.errors import RecipeError
 
@@ -26,6 +28,8 @@ READ = "_recipec_read"
 """Append with a cursor: the source's rows with their hashes, staged before the transforms."""
 ROW_HASH = "_recipec_row_hash"
 LOADED_KEYS = "_recipec_loaded_keys"
+STAGE = "_recipec_stage"
+"""The batch, read and transformed, that the write step writes."""
 """The hashes of the source rows loaded at the watermark, put in the engine from where they are
 stored (`row_hash`)."""
 ATTACHED = "_recipec_source_db"
@@ -348,6 +352,39 @@ class DbtNode(PlanModel):
     """The unit whose destination the profile recipec writes reaches (its secrets, resolved at
     run time, are the profile's)."""
     step: DbtStep
+
+
+def table_expression(name: str) -> exp.Table:
+    """A table name of the plan (validated when the recipe was: `[catalog.][schema.]table`)
+    as a sqlglot table, each part quoted."""
+    parsed = sqlglot.parse_one(name, into=exp.Table, dialect="duckdb")
+    parts = [exp.to_identifier(part.name, quoted=True) for part in parsed.parts]
+    return exp.Table(
+        this=parts[-1],
+        db=parts[-2] if len(parts) > 1 else None,
+        catalog=parts[-3] if len(parts) > 2 else None,
+    )
+
+
+def python_output_table(index: int) -> str:
+    """Where a Python step's output (step `index`) is staged for the steps after it."""
+    return f"_recipec_python_{index}"
+
+
+HISTORY_COLUMNS = (
+    "run_id",
+    "status",
+    "table_name",
+    "write_mode",
+    "rows_read",
+    "rows_written",
+    "bytes_read",
+    "watermark",
+    "error",
+    "started_at",
+    "finished_at",
+)
+"""What `CommitStateStep.history_sql` selects, in this order."""
 
 
 def state_key(recipe: str, resource: str) -> str:

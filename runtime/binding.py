@@ -16,9 +16,8 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from recipec.compiler.connectors.statements import table_expression
 from recipec.compiler.language.expressions import ExpressionError
-from recipec.compiler.plan import READ, ROW_HASH, TransformStep
+from recipec.compiler.plan import READ, ROW_HASH, TransformStep, table_expression
 from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.engine import execute

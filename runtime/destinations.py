@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import duckdb
 from sqlglot import exp
 
-from recipec.compiler.connectors.statements import STAGE
-from recipec.compiler.plan import Column, CommitStateStep, WriteStep
+from recipec.compiler.plan import STAGE, Column, CommitStateStep, WriteStep
 from recipec.runtime import binding
 from recipec.runtime.state import State
 

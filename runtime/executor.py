@@ -32,7 +32,6 @@ from sqlglot import exp
 from recipec import duckdb_connection, redaction
 from recipec._version import __version__
 from recipec.batch import to_arrow
-from recipec.compiler.connectors.statements import table_expression
 from recipec.compiler.plan import (
     BATCHES,
     CommitStateStep,
@@ -44,6 +43,7 @@ from recipec.compiler.plan import (
     TransformStep,
     Unit,
     WriteStep,
+    table_expression,
 )
 from recipec.errors import (
     ConnectorError,

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from recipec import duckdb_connection
-from recipec.compiler.connectors.statements import HISTORY_COLUMNS
-from recipec.compiler.plan import Plan
+from recipec.compiler.plan import HISTORY_COLUMNS, Plan
 from recipec.errors import UsageError
 from recipec.runtime.secrets import resolve_secrets
 

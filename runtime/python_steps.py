@@ -9,8 +9,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from recipec.compiler.language.python_step import output_table
-from recipec.compiler.plan import TransformStep
+from recipec.compiler.plan import TransformStep, python_output_table
 from recipec.errors import TransformError
 from recipec.registry import get_transform
 from recipec.runtime.binding import input_query
@@ -72,7 +71,7 @@ def run_python_steps(
         staged = pa.concat_tables(outputs, promote_options="permissive")
         connection.register("_recipec_python_arrow", staged)
         try:
-            name = output_table(step.index)
+            name = python_output_table(step.index)
             connection.execute(
                 f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM _recipec_python_arrow'
             )

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from recipec.compiler.plan import table_expression
 from recipec.errors import ConnectorError
 
 TYPE_KEY = b"recipec.duckdb_type"
@@ -498,10 +499,8 @@ def table_parts(table: str | None) -> tuple[str | None, str | None]:
     """(schema, table) of a source's `table:` key."""
     if not table:
         return None, None
-    from recipec.compiler.frontend.models import parse_table_name
-
-    parts = parse_table_name(table)
-    return (parts[-2] if len(parts) > 1 else None), parts[-1]
+    parsed = table_expression(table)
+    return (parsed.db or None), parsed.name
 
 
 # -- Arrow ------------------------------------------------------------------------------------

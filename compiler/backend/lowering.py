@@ -22,7 +22,6 @@ from recipec.compiler.frontend.models import (
     parse_table_name,
 )
 from recipec.compiler.frontend.yaml_loader import format_path
-from recipec.compiler.language.python_step import output_table
 from recipec.compiler.plan import (
     BATCHES,
     LOADED_KEYS,
@@ -43,6 +42,7 @@ from recipec.compiler.plan import (
     Unit,
     WriteStep,
     parameter_name,
+    python_output_table,
     state_key,
 )
 from recipec.compiler.semantic.ir import LoadIR, SourceIR
@@ -242,7 +242,7 @@ def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Se
     step = ir.transforms[index]
     lowered = step.registration.factory(step.config, relation)
     if hooks(step.config).runs_in_python:  # reads where the runtime stages it
-        lowered = exp.select(exp.Star()).from_(_table(output_table(index)))
+        lowered = exp.select(exp.Star()).from_(_table(python_output_table(index)))
     if not isinstance(lowered, exp.Query):
         raise TypeError(f"transform '{step.type}' did not lower to a query")
     if bound_parameters(step.config):

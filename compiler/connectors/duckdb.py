@@ -15,6 +15,7 @@ from recipec.compiler.connectors.base import (
     WriteStatements,
 )
 from recipec.compiler.frontend.models import LocalPath
+from recipec.compiler.plan import table_expression
 from recipec.registry import register_destination
 
 WriteMode = Literal["append", "overwrite", "merge"]
@@ -42,7 +43,7 @@ class DuckDBDestination:
         self.config = config
 
     def statements(self) -> WriteStatements:
-        table = sql.table_expression(self.config.table)
+        table = table_expression(self.config.table)
         schema = sql.create_schema(table)
         return WriteStatements(
             setup=[schema] if schema is not None else [],

@@ -17,6 +17,7 @@ from recipec.compiler.connectors.base import (
     TableWriteConfig,
     WriteStatements,
 )
+from recipec.compiler.plan import table_expression
 from recipec.registry import register_destination
 
 
@@ -67,7 +68,7 @@ class PostgresDestination:
 
     def statements(self) -> WriteStatements:
         config = self.config
-        table = sql.table_expression(config.table)
+        table = table_expression(config.table)
         schema = sql.create_schema(table)
         merging = config.write_mode == "merge"
         setup: list[exp.Expr] = [schema] if schema is not None else []

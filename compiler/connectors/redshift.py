@@ -18,6 +18,7 @@ from recipec.compiler.connectors.base import (
     TableWriteConfig,
     WriteStatements,
 )
+from recipec.compiler.plan import table_expression
 from recipec.registry import register_destination
 
 
@@ -45,7 +46,7 @@ class RedshiftDestination:
 
     def statements(self) -> WriteStatements:
         config = self.config
-        table = sql.table_expression(config.table)
+        table = table_expression(config.table)
         schema = sql.create_schema(table)
         copy = exp.Copy(
             this=sql.stage_table(),

@@ -10,9 +10,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from recipec.compiler.connectors.base import DestinationCapabilities, TableWriteConfig
-from recipec.compiler.frontend.models import parse_table_name
+from recipec.compiler.plan import HISTORY_COLUMNS, STAGE
 
-STAGE = "_recipec_stage"
 HASH = "_recipec_hash"
 """scd2: a hash of each staged row, kept in the table to tell changed rows from unchanged."""
 STATE_TABLE = "_recipec_state"
@@ -36,15 +35,6 @@ RUN_COLUMNS = (
 )
 KEYS_TABLE = "_recipec_boundary_rows"
 """Append with a cursor: the hashes of the source rows loaded at the watermark, per recipe."""
-
-
-def table_expression(name: str) -> exp.Table:
-    parts = [exp.to_identifier(p, quoted=True) for p in parse_table_name(name)]
-    return exp.Table(
-        this=parts[-1],
-        db=parts[-2] if len(parts) > 1 else None,
-        catalog=parts[-3] if len(parts) > 2 else None,
-    )
 
 
 def stage_table() -> exp.Table:
@@ -330,21 +320,6 @@ def run_record(schema: str) -> exp.Insert:
         state_table(schema, RUNS_TABLE),
         columns=[*names, "finished_at"],
     )
-
-
-HISTORY_COLUMNS = (
-    "run_id",
-    "status",
-    "table_name",
-    "write_mode",
-    "rows_read",
-    "rows_written",
-    "bytes_read",
-    "watermark",
-    "error",
-    "started_at",
-    "finished_at",
-)
 
 
 def load_history(schema: str) -> exp.Select:

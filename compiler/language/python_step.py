@@ -37,11 +37,6 @@ Columns = list[tuple[str, str]]
 TableFunction = Callable[..., Any]
 
 
-def output_table(index: int) -> str:
-    """Where step `index`'s output is staged for the following steps."""
-    return f"_recipec_python_{index}"
-
-
 def import_function(reference: str) -> TableFunction:
     """`package.module.function` -> the function; a ValueError that says what is missing."""
     module_name, _, name = reference.rpartition(".")
@@ -109,7 +104,8 @@ class PythonStep(PythonStepBase):
 
 
 STAGED_OUTPUT = "_recipec_python_output"
-"""The table a Python step's SQL reads; the lowering names it per step (`output_table`)."""
+"""The table a Python step's SQL reads; the lowering names it per step
+(`plan.python_output_table`)."""
 
 
 def _reads_staged_output(step: Any, relation: exp.Expression) -> exp.Select:

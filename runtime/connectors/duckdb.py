@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
-from recipec.compiler.connectors.statements import table_expression
-from recipec.compiler.plan import LOADED_KEYS, Column, CommitStateStep, WriteStep
+from recipec.compiler.plan import LOADED_KEYS, Column, CommitStateStep, WriteStep, table_expression
 from recipec.runtime import binding, engine
 from recipec.runtime.destinations import (
     DestinationSession,

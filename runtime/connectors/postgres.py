@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
-from recipec.compiler.connectors.statements import STAGE, table_expression
-from recipec.compiler.plan import NEW_KEYS, Column, CommitStateStep, WriteStep
+from recipec.compiler.plan import (
+    NEW_KEYS,
+    STAGE,
+    Column,
+    CommitStateStep,
+    WriteStep,
+    table_expression,
+)
 from recipec.errors import ConnectorError
 from recipec.registry import require
 from recipec.runtime import binding, engine, transient
