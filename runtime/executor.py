@@ -226,8 +226,8 @@ class DbtExecutor:
         return "dbt"
 
     def interrupt(self) -> None:
-        """dbt's runner cannot be cancelled from another thread: it finishes the node it runs
-        (its models commit on their own), and the run stops after it."""
+        """dbt's runner cannot be cancelled from another thread: it finishes its invocation
+        (each model commits on its own), and the run stops after it."""
         self.stopping = True
 
     def run(self) -> ResourceSummary:
