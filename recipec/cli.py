@@ -746,6 +746,13 @@ def explain(recipe: str, key: str, vars_: tuple[str, ...], debug: bool, log_form
         loaded, key = pipeline.recipes[name], rest
     elif len(pipeline.recipes) == 1:
         loaded = next(iter(pipeline.recipes.values()))
+    elif key.startswith("resources.") and rest:
+        hint = did_you_mean(name, list(pipeline.recipes))
+        raise UsageError(
+            f"{key}: the recipe has no resource '{name}'"
+            + (f"; {hint}" if hint else "")
+            + f" (resources: {', '.join(pipeline.recipes)})"
+        )
     else:
         raise UsageError(
             f"{key}: name the resource, as resources.NAME.{key.removeprefix('resources.')} "

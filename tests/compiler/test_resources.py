@@ -296,3 +296,19 @@ def test_a_recipe_whose_one_resource_is_left_out_says_so(project, cli):
     result = cli("compile", "r.yaml")
     assert result.code == 1
     assert "its one resource's when: is false: there is nothing to load" in result.err
+
+
+def test_explain_shows_where_a_resources_value_came_from(shop, cli):
+    table = cli("explain", "shop.yaml", "resources.order_items.destination.write_mode")
+    assert table.code == 0, table.err
+    assert table.out.splitlines() == [
+        'destination.write_mode = "append"',
+        "  set at bases/items.yaml:4",  # the resource's own extends: over defaults
+    ]
+    database = cli("explain", "shop.yaml", "resources.orders.destination.database").out
+    assert database.splitlines()[1] == "  set at shop.yaml:4"  # from defaults:
+    unknown = cli("explain", "shop.yaml", "resources.ordrs.destination.table")
+    assert unknown.code == 2
+    assert "the recipe has no resource 'ordrs'; did you mean 'orders'?" in unknown.err
+    bare = cli("explain", "shop.yaml", "destination.table")
+    assert bare.code == 2 and "name the resource, as resources.NAME.destination.table" in bare.err
