@@ -98,6 +98,28 @@ class SourceColumn(PlanModel):
     nullable: bool
 
 
+class DatabaseRead(PlanModel):
+    """What reading a database source needs at run time, filled by its connector
+    (`compiler/connectors/databases.py`) and read by its run half (`runtime/databases.py`)."""
+
+    source_query: str
+    """The read in the source's dialect, for the driver (`:watermark` bound)."""
+    source_dialect: str
+    scanner: str
+    """The DuckDB extension that can read it ("" when only the driver can)."""
+    attached_as: str | None = None
+    """Read by a scanner: the name the extract's `query` reads the attached database under."""
+    chunk_column: str | None = None
+    chunks: int = 1
+    """A full read is split into this many ranges of `chunk_column`, read in parallel."""
+    source_span_query: str | None = None
+    """Chunking, through the driver: the range of `chunk_column`."""
+    source_chunk_query: str | None = None
+    """Chunking, through the driver: the read of one range (`:chunk_low`, `:chunk_high`)."""
+    source_schema: list[SourceColumn] | None = None
+    """With `--introspect`: the source's columns and their types."""
+
+
 class ExtractStep(PlanModel):
     """Read the source: DuckDB reads it itself, or Python batches are staged first."""
 
@@ -110,29 +132,21 @@ class ExtractStep(PlanModel):
     """Portable file path or glob (relative to the working directory it was compiled in)."""
     query: str
     """The read query; `$watermark` and `$files` are bound parameters."""
-    source_query: str | None = None
-    """Databases: the read in the source's dialect, for the driver (`:watermark` bound)."""
-    source_dialect: str | None = None
-    scanner: str | None = None
-    """Databases: the DuckDB extension that can read it ("" when only the driver can)."""
-    attached_as: str | None = None
-    """Databases read by a scanner: the name `query` reads the attached database under."""
-    chunk_column: str | None = None
-    chunks: int = 1
-    """Databases: a full read is split into this many ranges of `chunk_column`, read in
-    parallel."""
-    source_span_query: str | None = None
-    """Chunking, through the driver: the range of `chunk_column`."""
-    source_chunk_query: str | None = None
-    """Chunking, through the driver: the read of one range (`:chunk_low`, `:chunk_high`)."""
-    source_schema: list[SourceColumn] | None = None
-    """Databases, with `--introspect`: the source's columns and their types."""
+    database: DatabaseRead | None = None
+    """A database source's read (`reader: database`)."""
     output_schema: list[Column] | None = None
     """The source's columns as read, when known (declared, locked, from file metadata or
     introspected); None when only the data will tell."""
     schema_lock: str | None = None
     """The schema lock `output_schema` comes from; a run first checks the source against it."""
     incremental: IncrementalSpec | None = None
+
+    @property
+    def database_read(self) -> DatabaseRead:
+        """The database read of a `reader: database` extract."""
+        if self.database is None:
+            raise ValueError(f"the {self.source} source is not read as a database")
+        return self.database
 
     @property
     def label(self) -> str:

@@ -112,7 +112,7 @@ def attach(
     *,
     cursor_range: bool = False,
 ) -> None:
-    """Attach the source database read-only under `step.attached_as` (once a run: units
+    """Attach the source database read-only under `step.database.attached_as` (once a run: units
     reading the same database share it).
 
     A read of a cursor range (an incremental run, a backfill window) is one query, which the
@@ -120,11 +120,12 @@ def attach(
     split the table into ctid ranges read in parallel, each scanning its pages whole: for 2% of
     a 2M-row table, 0.06 s instead of 0.3 s.
     """
-    if cursor_range and step.scanner == "postgres":
+    read = step.database_read
+    if cursor_range and read.scanner == "postgres":
         connection.execute("SET pg_use_ctid_scan = false")
     target = exp.Literal.string(connection_string(step, config)).sql("duckdb")
-    name = exp.to_identifier(step.attached_as, quoted=True).sql("duckdb")
-    statement = f"ATTACH IF NOT EXISTS {target} AS {name} (TYPE {step.scanner}, READ_ONLY)"
+    name = exp.to_identifier(read.attached_as, quoted=True).sql("duckdb")
+    statement = f"ATTACH IF NOT EXISTS {target} AS {name} (TYPE {read.scanner}, READ_ONLY)"
     try:
         with _ATTACHING:  # the run's units share the engine, where an attachment is global
             connection.execute(statement)
@@ -177,14 +178,14 @@ def _scanner_casts(
 ) -> list[tuple[str, str]]:
     enums = [(name, _enum_as_text(t)) for name, t in read if t.startswith("ENUM(")]
     texts = {name: type_name for name, type_name in read if type_name.startswith("VARCHAR")}
-    if step.scanner == "postgres" and texts:
+    if step.database_read.scanner == "postgres" and texts:
         found = _postgres_types(connection, step, list(texts))
         return enums + [
             (name, duck)
             for name, type_name in texts.items()
             if (duck := _postgres_cast(type_name, *found.get(name, (False, ""))))
         ]
-    if step.scanner == "mysql" and texts:
+    if step.database_read.scanner == "mysql" and texts:
         json_names = _mysql_json_columns(connection, step)
         return [(name, "JSON") for name, type_name in texts.items() if name in json_names]
     return enums
@@ -200,8 +201,9 @@ def _enum_as_text(duckdb_type: str) -> str:
 
 def _source_query(connection: duckdb.DuckDBPyConnection, step: ExtractStep, sql: str) -> list[Any]:
     """Rows of a query the source runs itself (through the attached scanner)."""
-    attached = exp.Literal.string(step.attached_as or "")
-    function = exp.func(f"{step.scanner}_query", attached, exp.Literal.string(sql))
+    read = step.database_read
+    attached = exp.Literal.string(read.attached_as or "")
+    function = exp.func(f"{read.scanner}_query", attached, exp.Literal.string(sql))
     return connection.execute(exp.select(exp.Star()).from_(function).sql("duckdb")).fetchall()
 
 
@@ -295,7 +297,7 @@ def read_with_driver(
     typed from the result's description as the scanner would type them (`source_types`)."""
     sqlalchemy = require("sqlalchemy", extra=step.source, feature=f"the {step.source} source")
     engine = sqlalchemy.create_engine(driver_url(step, config), pool_pre_ping=False)
-    text = text if text is not None else step.source_query or ""
+    text = text if text is not None else step.database_read.source_query
     query = sqlalchemy.text(text)
     params = {name: value for name, value in values.items() if f":{name}" in text}
     try:
@@ -423,7 +425,9 @@ def min_max_driver(step: ExtractStep, config: dict[str, Any]) -> Any:
     engine = sqlalchemy.create_engine(driver_url(step, config))
     try:
         with engine.connect() as connection:
-            return connection.execute(sqlalchemy.text(step.source_span_query or "")).fetchone()
+            return connection.execute(
+                sqlalchemy.text(step.database_read.source_span_query or "")
+            ).fetchone()
     except sqlalchemy.exc.SQLAlchemyError as exc:
         raise connector_error(getattr(exc, "orig", None) or exc, step) from None
     finally:

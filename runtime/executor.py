@@ -718,46 +718,47 @@ class UnitExecutor:
         mode = self.extract_config.get("extract_with", "auto")
         if mode == "driver":
             return
-        if not databases.load_scanner(self.connection, step.scanner or ""):
+        scanner = step.database_read.scanner
+        if not databases.load_scanner(self.connection, scanner):
             if mode == "duckdb":
                 raise ConnectorError(
-                    f"extract_with: duckdb needs DuckDB's {step.scanner} extension: install "
-                    f"'recipec[{step.source}]' (or run INSTALL {step.scanner} where there is "
+                    f"extract_with: duckdb needs DuckDB's {scanner} extension: install "
+                    f"'recipec[{step.source}]' (or run INSTALL {scanner} where there is "
                     "internet)",
                     source=step.source,
                 )
-            log.info(
-                "DuckDB's %s extension is not installed: reading through the driver", step.scanner
-            )
+            log.info("DuckDB's %s extension is not installed: reading through the driver", scanner)
             return
         bounded = self.values.get("watermark") is not None or bool(self.values.get("upper_bound"))
         databases.attach(self.connection, step, self.extract_config, cursor_range=bounded)
         self.source_attached = True
 
     def _chunk_bounds(self, low_high: Any) -> list[tuple[int, int]]:
-        step = self.unit.extract
-        bounds = databases.chunk_bounds(*(low_high or (None, None)), step.chunks)
+        read = self.unit.extract.database_read
+        bounds = databases.chunk_bounds(*(low_high or (None, None)), read.chunks)
         if bounds:
-            self.summary.notes.append(f"read in {len(bounds)} ranges of {step.chunk_column}")
+            self.summary.notes.append(f"read in {len(bounds)} ranges of {read.chunk_column}")
         return bounds
 
     def _chunking(self) -> bool:
         """Chunk a full read only: an incremental read is small, and ordered by the cursor."""
-        step = self.unit.extract
-        return step.chunks > 1 and bool(step.chunk_column) and self.values.get("watermark") is None
+        read = self.unit.extract.database
+        if read is None or read.chunks <= 1 or not read.chunk_column:
+            return False
+        return self.values.get("watermark") is None
 
     def _chunked(self, stage_sql: str) -> str:
         if not self._chunking() or not self.source_attached:
             return stage_sql
-        step = self.unit.extract
+        column = self.unit.extract.database_read.chunk_column or ""
         # The key range of the whole relation (a superset of what the read returns), asked of
         # the relation itself: DuckDB's mysql scanner cannot aggregate over a subquery.
         relation = binding.source_select(stage_sql).find(exp.From).this  # type: ignore[union-attr]
-        key = exp.column(step.chunk_column or "", quoted=True)
+        key = exp.column(column, quoted=True)
         span = exp.select(exp.Min(this=key), exp.Max(this=key)).from_(relation)
         low_high = self.connection.execute(span.sql("duckdb")).fetchone()
         bounds = self._chunk_bounds(low_high)
-        return binding.chunked(stage_sql, step.chunk_column or "", bounds) if bounds else stage_sql
+        return binding.chunked(stage_sql, column, bounds) if bounds else stage_sql
 
     def _driver_batches(self, step: ExtractStep, batch_size: int) -> Iterator[Any]:
         """The driver's rows; a chunked full read streams its ranges from parallel threads."""
@@ -769,7 +770,7 @@ class UnitExecutor:
         if not bounds:  # an empty table, or a key that is not an integer: one plain read
             yield from databases.read_with_driver(step, config, values, batch_size)
             return
-        text = step.source_chunk_query or ""
+        text = step.database_read.source_chunk_query or ""
         tables: queue.Queue[Any] = queue.Queue(maxsize=4)  # bounded: memory stays bounded
 
         def read(low: int, high: int) -> None:
@@ -900,7 +901,7 @@ class UnitExecutor:
             found = {name.lower() for name, _ in self.driver_types}
             introspected = [
                 (c.name, c.duckdb_type)
-                for c in self.unit.extract.source_schema or []
+                for c in self.unit.extract.database_read.source_schema or []
                 if c.name.lower() not in found
             ]
             present = [name for name, _ in self._columns(f'"{BATCHES}"')]
@@ -1011,7 +1012,7 @@ class UnitExecutor:
         row can move between them unless they split the key."""
         if not self.source_attached or step.source_keys is None:
             return False
-        chunk = self.unit.extract.chunk_column
+        chunk = self.unit.extract.database_read.chunk_column
         if self._chunking() and chunk not in step.source_keys:
             return False
         relation = binding.source_select(step.sql).find(exp.From).this  # type: ignore[union-attr]

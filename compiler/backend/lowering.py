@@ -198,44 +198,22 @@ def lower_extract(ir: LoadIR, read: exp.Select) -> ExtractStep:
         )
     elif isinstance(incremental, ModifiedTimeIncremental):
         spec = IncrementalSpec(strategy="modified_time")
-    database = source.registration.create(source.config) if source.reader == "database" else None
+    database = None
+    if source.reader == "database":
+        database = source.registration.create(source.config).read_spec()
+        if ir.source_schema is not None:
+            database = database.model_copy(update={"source_schema": list(ir.source_schema)})
     return ExtractStep(
         source=source.type,
         reader=source.reader,  # type: ignore[arg-type]
-        source_query=_driver_sql(database.source_query(), database.dialect) if database else None,
-        source_dialect=database.dialect if database else None,
-        scanner=database.scanner if database else None,
-        attached_as=database.attached_as if database and database.scanner else None,
-        source_schema=list(ir.source_schema) if ir.source_schema is not None else None,
+        database=database,
         output_schema=_schema(ir.columns),
         schema_lock=ir.schema_lock,
-        **_chunking(database),
         config=_config(source.config, "source", ir.secrets),
         path=source.path,
         query=sql(read, pretty=True),
         incremental=spec,
     )
-
-
-def _chunking(database: Any) -> dict[str, Any]:
-    """Plan fields of a chunked full read (a database source with `chunking:`)."""
-    chunking = getattr(database.config, "chunking", None) if database else None
-    if chunking is None:
-        return {}
-    return {
-        "chunk_column": chunking.column,
-        "chunks": chunking.chunks,
-        "source_span_query": _driver_sql(database.span_query(), database.dialect),
-        "source_chunk_query": _driver_sql(database.chunk_query(), database.dialect),
-    }
-
-
-def _driver_sql(query: exp.Select, dialect: str) -> str:
-    """SQL for a driver through SQLAlchemy: parameters as `:name`, bound by the driver."""
-    named = query.transform(
-        lambda node: exp.var(f":{node.name}") if isinstance(node, exp.Placeholder) else node
-    )
-    return named.sql(dialect=dialect, pretty=True)
 
 
 def transform_select(ir: LoadIR, index: int, relation: exp.Expression) -> exp.Select:

@@ -29,7 +29,7 @@ from recipec.compiler.frontend.models import (
     TableName,
     parse_table_name,
 )
-from recipec.compiler.plan import ATTACHED, BATCHES
+from recipec.compiler.plan import ATTACHED, BATCHES, DatabaseRead
 from recipec.registry import register_source
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
@@ -208,6 +208,21 @@ class DatabaseSource:
         digest = hashlib.sha256(json.dumps(where, default=str).encode()).hexdigest()
         return f"{ATTACHED}_{digest[:12]}"
 
+    def read_spec(self) -> DatabaseRead:
+        """What the run needs to read this source (the plan's `extract.database`)."""
+        chunking = getattr(self.config, "chunking", None)
+        span, chunk = self.span_query(), self.chunk_query()
+        return DatabaseRead(
+            source_query=driver_sql(self.source_query(), self.dialect),
+            source_dialect=self.dialect,
+            scanner=self.scanner,
+            attached_as=self.attached_as if self.scanner else None,
+            chunk_column=chunking.column if chunking else None,
+            chunks=chunking.chunks if chunking else 1,
+            source_span_query=driver_sql(span, self.dialect) if span is not None else None,
+            source_chunk_query=driver_sql(chunk, self.dialect) if chunk is not None else None,
+        )
+
     def read_query(self) -> exp.Select:
         """The read as DuckDB runs it over the attached database (or, for a source only a
         driver reads, over the batches the driver staged)."""
@@ -302,3 +317,11 @@ class SqlAlchemySource(DatabaseSource):
     def __init__(self, config: SqlConfig) -> None:  # type: ignore[override]
         self.config = config
         self.dialect = _url_dialect(config.url)
+
+
+def driver_sql(query: exp.Select, dialect: str) -> str:
+    """SQL for a driver through SQLAlchemy: parameters as `:name`, bound by the driver."""
+    named = query.transform(
+        lambda node: exp.var(f":{node.name}") if isinstance(node, exp.Placeholder) else node
+    )
+    return named.sql(dialect=dialect, pretty=True)

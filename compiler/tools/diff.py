@@ -542,7 +542,10 @@ def _identity_key(identity: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 def _resources(old: Unit, new: Unit) -> list[_Fact]:
     facts = []
     before, after = _source_identity(old), _source_identity(new)
-    dialects = (old.extract.source_dialect or "duckdb", new.extract.source_dialect or "duckdb")
+    dialects = tuple(
+        unit.extract.database.source_dialect if unit.extract.database else "duckdb"
+        for unit in (old, new)
+    )
     if _identity_key(before, dialects[0]) != _identity_key(after, dialects[1]):
         facts += [_Fact("source", "removed", before, None), _Fact("source", "added", None, after)]
     before, after = _destination_identity(old), _destination_identity(new)

@@ -78,11 +78,12 @@ def _render_step(number: int, step: object) -> list[str]:
         return [f"{number}. dbt  after the commit, against the destination ({where})", command]
     if isinstance(step, ExtractStep):
         head = f"{number}. extract  {step.label}"
+        database = step.database
         readers = {
             "duckdb": "DuckDB reads it",
             "python": "Python batches",
-            "database": f"DuckDB's {step.scanner} extension, or the driver"
-            if step.scanner
+            "database": f"DuckDB's {database.scanner} extension, or the driver"
+            if database and database.scanner
             else "the driver (SQLAlchemy)",
         }
         out = [head, f"     reader: {readers[step.reader]}"]
@@ -100,10 +101,10 @@ def _render_step(number: int, step: object) -> list[str]:
         elif step.incremental:
             out.append("     incremental: only files new or changed since the last run ($files)")
         out += ["     read query:", _sql_block(step.query)]
-        if step.source_query:
+        if database is not None:
             out += [
-                f"     through the driver ({step.source_dialect}):",
-                _sql_block(step.source_query),
+                f"     through the driver ({database.source_dialect}):",
+                _sql_block(database.source_query),
             ]
         return out
     if isinstance(step, TransformStep):

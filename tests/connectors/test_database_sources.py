@@ -169,12 +169,14 @@ def test_the_plan_shows_the_read_in_both_dialects_with_a_bound_watermark(project
     )
     plan = compile_recipe(from_yaml("r.yaml"))
     extract = plan.only.extract
-    assert extract.reader == "database" and extract.scanner == "postgres"
+    assert extract.reader == "database" and extract.database.scanner == "postgres"
     assert extract.config["password"] == "***"
-    assert extract.attached_as.startswith("_recipec_source_db_")
-    assert f'FROM "{extract.attached_as}"."{postgres.namespace}"."customers"' in extract.query
+    assert extract.database.attached_as.startswith("_recipec_source_db_")
+    assert (
+        f'FROM "{extract.database.attached_as}"."{postgres.namespace}"."customers"' in extract.query
+    )
     assert "CAST($watermark AS TIMESTAMPTZ) - INTERVAL 5 MINUTE" in extract.query
-    assert " ".join(extract.source_query.split()) == (
+    assert " ".join(extract.database.source_query.split()) == (
         f'SELECT "id", "updated_at" FROM "{postgres.namespace}"."customers" WHERE "updated_at" >= '
         "( CAST(:watermark AS TIMESTAMPTZ) - INTERVAL '5 MINUTE' ) AND \"updated_at\" < "
         "( CURRENT_TIMESTAMP - INTERVAL '1 MINUTE' ) ORDER BY \"updated_at\""
@@ -269,7 +271,7 @@ def test_compiling_a_database_recipe_needs_no_server(project):
             }
         ),
     )
-    assert compile_recipe(from_yaml("r.yaml")).only.extract.source_query
+    assert compile_recipe(from_yaml("r.yaml")).only.extract.database.source_query
 
 
 def test_table_or_query_not_both(project):
@@ -299,7 +301,9 @@ def test_introspection_records_source_types_and_warns_about_a_nullable_cursor(pr
     result = cli("compile", "r.yaml", "--introspect", "--format", "json")
     assert result.code == 0, result.err
     assert "cursor column 'updated_at' is nullable" in result.err
-    columns = {c["name"]: c for c in result.json()["units"][0]["steps"][0]["source_schema"]}
+    columns = {
+        c["name"]: c for c in result.json()["units"][0]["steps"][0]["database"]["source_schema"]
+    }
     assert columns["id"]["nullable"] is False
     assert columns["amount"]["duckdb_type"] == "DECIMAL(12, 2)"
     assert columns["amount"]["arrow_type"] == "decimal128(12, 2)"
@@ -393,7 +397,8 @@ def test_the_sql_source_reads_any_sqlalchemy_url(project, server):
         ),
     )
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.only.extract.scanner == "" and plan.only.extract.source_dialect == server.kind
+    read = plan.only.extract.database
+    assert read.scanner == "" and read.source_dialect == server.kind
     assert run_recipe_from_yaml("r.yaml").rows_written == 1
     assert project.rows("SELECT id, name FROM main.t") == [(1, "ada")]
 
