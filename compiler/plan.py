@@ -207,6 +207,21 @@ class StageStep(PlanModel):
     they do. A source table whose primary key they cover needs no deduplication."""
 
 
+class SqlWrite(PlanModel):
+    """What a SQL destination runs to write a batch, in its own dialect: filled from its
+    connector's statements (`compiler/connectors/<name>.py`), run by its session."""
+
+    dialect: str
+    setup_sql: list[str] = []
+    load_sql: list[str] = []
+    """Move the staged rows to the destination's side (COPY), when it is not DuckDB."""
+    create_sql: str
+    write_sql: list[str] = []
+    fallback_write_sql: list[str] = []
+    """`write_sql` for servers that lack it (MERGE before Postgres 15)."""
+    full_refresh_sql: list[str] = []
+
+
 class WriteStep(PlanModel):
     """Write the staged rows to the destination."""
 
@@ -217,19 +232,18 @@ class WriteStep(PlanModel):
     table: str
     write_mode: str
     merge_keys: list[str] = []
-    dialect: str | None = None
-    """SQL destinations: the dialect of the statements below; None for plug-ins."""
     in_engine: bool = False
     """The destination is a DuckDB database the run's engine attaches (`database`)."""
-    setup_sql: list[str] = []
-    load_sql: list[str] = []
-    """Move the staged rows to the destination's side (COPY), when it is not DuckDB."""
-    create_sql: str | None = None
-    write_sql: list[str] = []
-    fallback_write_sql: list[str] = []
-    """`write_sql` for servers that lack it (MERGE before Postgres 15)."""
-    full_refresh_sql: list[str] = []
+    sql: SqlWrite | None = None
+    """A SQL destination's statements; None for a plug-in (handed Arrow batches)."""
     schema_evolution: Literal["add_columns"] = "add_columns"
+
+    @property
+    def sql_write(self) -> SqlWrite:
+        """The statements of a SQL destination's write."""
+        if self.sql is None:
+            raise ValueError(f"the {self.destination} destination writes no SQL")
+        return self.sql
 
 
 class CommitStateStep(PlanModel):

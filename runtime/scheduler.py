@@ -81,51 +81,61 @@ def run_plan(
     )
     _event("run started", "run_started", summary, resources=units)
     began = time.perf_counter()
+    scheduler: _Scheduler | None = None
+    failures: list[tuple[str, BaseException]] = []
     folder = scratch.RunFolder()
-    runtime = plan.runtime
-    shared = engine.Engine(
-        threads=runtime.get("threads"),
-        memory_limit=runtime.get("memory_limit"),
-        preserve_order=bool(runtime.get("preserve_order")),
-        temp_directory=str(folder.path / "duckdb"),
-    )
-    context = RunContext(
-        plan=plan,
-        backend=backend,
-        engine=shared,
-        scratch=folder,
-        run_id=summary.run_id,
-        vars=dict(vars or {}),
-        full_refresh=full_refresh,
-        refuse_stale=refuse_stale,
-        progress=progress or Progress(enabled=False),
-    )
-    scheduler = _Scheduler(tasks, context, fail_fast)
-    try:
-        failures = scheduler.run()
-    finally:
-        shared.close()
-        folder.close()
-        summary.resources = [scheduler.results[name] for name in units]
-        summary.dbt = scheduler.results.get("dbt")
-        summary.rows_read = sum(r.rows_read for r in summary.resources)
-        summary.rows_written = sum(r.rows_written for r in summary.resources)
-        summary.duration_seconds = round(time.perf_counter() - began, 4)
-        every = [*summary.resources, *([summary.dbt] if summary.dbt else [])]
-        summary.status = scheduler.stopped or _status(every)
-        _event(
-            "run finished",
-            "run_finished",
-            summary,
-            status=summary.status,
-            rows_read=summary.rows_read,
-            rows_written=summary.rows_written,
-            seconds=summary.duration_seconds,
+    try:  # from here on, a signal or a failure still removes the run's folder
+        runtime = plan.runtime
+        shared = engine.Engine(
+            threads=runtime.get("threads"),
+            memory_limit=runtime.get("memory_limit"),
+            preserve_order=bool(runtime.get("preserve_order")),
+            temp_directory=str(folder.path / "duckdb"),
         )
+        try:
+            context = RunContext(
+                plan=plan,
+                backend=backend,
+                engine=shared,
+                scratch=folder,
+                run_id=summary.run_id,
+                vars=dict(vars or {}),
+                full_refresh=full_refresh,
+                refuse_stale=refuse_stale,
+                progress=progress or Progress(enabled=False),
+            )
+            scheduler = _Scheduler(tasks, context, fail_fast)
+            failures = scheduler.run()
+        finally:
+            shared.close()
+    finally:
+        folder.close()
+        if scheduler is not None:
+            _finish(summary, scheduler, units, began)
     if failures:
         order = [*units, "dbt"]
         raise _run_error(sorted(failures, key=lambda f: order.index(f[0])), summary)
     return summary
+
+
+def _finish(summary: RunSummary, scheduler: _Scheduler, units: list[str], began: float) -> None:
+    """The summary of what the units did, and the run's last event."""
+    summary.resources = [scheduler.results[name] for name in units if name in scheduler.results]
+    summary.dbt = scheduler.results.get("dbt")
+    summary.rows_read = sum(r.rows_read for r in summary.resources)
+    summary.rows_written = sum(r.rows_written for r in summary.resources)
+    summary.duration_seconds = round(time.perf_counter() - began, 4)
+    every = [*summary.resources, *([summary.dbt] if summary.dbt else [])]
+    summary.status = scheduler.stopped or _status(every)
+    _event(
+        "run finished",
+        "run_finished",
+        summary,
+        status=summary.status,
+        rows_read=summary.rows_read,
+        rows_written=summary.rows_written,
+        seconds=summary.duration_seconds,
+    )
 
 
 def _check_dbt_connection(step: DbtStep) -> None:

@@ -37,6 +37,7 @@ from recipec.compiler.plan import (
     Plan,
     RecipeFileRef,
     SecretRef,
+    SqlWrite,
     StageStep,
     TransformStep,
     Unit,
@@ -423,19 +424,17 @@ def lower_write(ir: LoadIR) -> WriteStep:
     def render(expressions: list[Any]) -> list[str]:
         return [e.sql(dialect=dialect) for e in expressions]
 
-    return step.model_copy(
-        update={
-            "dialect": dialect,
-            "setup_sql": render(statements.setup),
-            "load_sql": render(statements.load),
-            "create_sql": statements.create.sql(dialect=dialect),
-            "write_sql": render(
-                statements.overwrite if destination.write_mode == "overwrite" else statements.write
-            ),
-            "fallback_write_sql": render(statements.fallback_write),
-            "full_refresh_sql": render(statements.overwrite),
-        }
+    written = statements.overwrite if destination.write_mode == "overwrite" else statements.write
+    sql_write = SqlWrite(
+        dialect=dialect,
+        setup_sql=render(statements.setup),
+        load_sql=render(statements.load),
+        create_sql=statements.create.sql(dialect=dialect),
+        write_sql=render(written),
+        fallback_write_sql=render(statements.fallback_write),
+        full_refresh_sql=render(statements.overwrite),
     )
+    return step.model_copy(update={"sql": sql_write})
 
 
 def lower_dbt(ir: LoadIR) -> DbtStep:

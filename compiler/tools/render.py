@@ -145,23 +145,28 @@ def _render_step(number: int, step: object) -> list[str]:
         out = [
             f"{number}. write  {step.write_mode}{keys} into {step.destination} {step.table}{where}"
         ]
-        sections = [
-            ("", step.setup_sql),
-            ("stage the rows on the destination's side:", step.load_sql),
-            (
-                "create when missing (without delete flags, a missing table is created from the "
-                "batch by the --full-refresh statements):",
-                [step.create_sql] if step.create_sql else [],
-            ),
-            ("write:", step.write_sql),
-            ("on servers without MERGE:", step.fallback_write_sql),
-            ("with --full-refresh:", step.full_refresh_sql),
-        ]
+        sql = step.sql
+        sections = (
+            [
+                ("", sql.setup_sql),
+                ("stage the rows on the destination's side:", sql.load_sql),
+                (
+                    "create when missing (without delete flags, a missing table is created from the "
+                    "batch by the --full-refresh statements):",
+                    [sql.create_sql],
+                ),
+                ("write:", sql.write_sql),
+                ("on servers without MERGE:", sql.fallback_write_sql),
+                ("with --full-refresh:", sql.full_refresh_sql),
+            ]
+            if sql is not None
+            else []
+        )
         for title, statements in sections:
             if statements and title:
                 out.append(f"     {title}")
             out += [_sql_block(statement) for statement in statements]
-        if step.write_sql and step.write_mode in ("append", "merge", "scd2"):
+        if sql is not None and sql.write_sql and step.write_mode in ("append", "merge", "scd2"):
             out.append("     new source columns are added to the table")
         return out
     if isinstance(step, CommitStateStep):

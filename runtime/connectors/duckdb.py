@@ -40,7 +40,8 @@ class DuckDBSession:
         self.progress = progress
 
     def prepare(self, write: WriteStep, commit: CommitStateStep) -> None:
-        for statement in [*write.setup_sql, *(commit.setup_sql if commit.in_destination else [])]:
+        state_setup = commit.setup_sql if commit.in_destination else []
+        for statement in [*write.sql_write.setup_sql, *state_setup]:
             self.connection.execute(statement)
 
     def cancel(self) -> None:
@@ -57,20 +58,21 @@ class DuckDBSession:
 
     def write(self, request: WriteRequest) -> WriteResult:
         step, full_refresh, staged = request.step, request.full_refresh, request.staged
+        sql = step.sql_write
         result = WriteResult(rows=0)
-        for statement in step.setup_sql:
+        for statement in sql.setup_sql:
             self.connection.execute(statement)
         streamed = request.streamed_query
         if streamed is not None:  # the batch becomes the table in one pass
-            statements = [binding.from_query(s, streamed.sql) for s in step.full_refresh_sql]
+            statements = [binding.from_query(s, streamed.sql) for s in sql.full_refresh_sql]
         elif full_refresh or step.write_mode == "overwrite" or self.writes_whole_table(step):
-            statements = step.full_refresh_sql
+            statements = sql.full_refresh_sql
         else:
-            self.connection.execute(step.create_sql)  # type: ignore[arg-type]
+            self.connection.execute(sql.create_sql)
             for alter in binding.new_columns(self.connection, step.table, staged):
                 result.notes.append(f"added column: {alter}")
                 self.connection.execute(alter)
-            statements = step.write_sql
+            statements = sql.write_sql
         names = [c for c, _ in staged]
         for statement in statements:
             bound = binding.bind_columns(statement, names, step.merge_keys, "duckdb")

@@ -178,6 +178,7 @@ class PostgresSession:
 
     def write(self, request: WriteRequest) -> WriteResult:
         step, full_refresh, staged = request.step, request.full_refresh, request.staged
+        sql = step.sql_write
         result = WriteResult(rows=0)
         columns = [postgres_column(name, type_name) for name, type_name in staged]
         stage = exp.Create(
@@ -190,20 +191,20 @@ class PostgresSession:
         )
         self._run(stage.sql("postgres") + " ON COMMIT DROP")
         self._copy_stage(step, [export for _, export in columns])
-        for statement in step.setup_sql:
+        for statement in sql.setup_sql:
             self._run(statement)
         if full_refresh or step.write_mode == "overwrite" or self.writes_whole_table(step):
-            statements = step.full_refresh_sql
+            statements = sql.full_refresh_sql
         else:
-            self._run(step.create_sql)  # type: ignore[arg-type]
+            self._run(sql.create_sql)
             for alter in self._new_columns(step, staged):
                 result.notes.append(f"added column: {alter}")
                 self._run(alter)
-            statements = step.write_sql
-            if step.fallback_write_sql and self.server.server_version < self.MERGE_SINCE:
+            statements = sql.write_sql
+            if sql.fallback_write_sql and self.server.server_version < self.MERGE_SINCE:
                 statements = [
                     s for s in statements if s.startswith("CREATE")
-                ] + step.fallback_write_sql
+                ] + sql.fallback_write_sql
         names = [c for c, _ in staged]
         for statement in statements:
             bound = binding.bind_columns(statement, names, step.merge_keys, "postgres")
@@ -229,7 +230,7 @@ class PostgresSession:
             with open(path, "rb") as data:
                 cursor = self.server.cursor()
                 try:
-                    cursor.copy_expert(step.load_sql[0], data, size=1 << 20)
+                    cursor.copy_expert(step.sql_write.load_sql[0], data, size=1 << 20)
                 except self.errors.Error as exc:
                     raise self._error(exc, "cannot load rows into") from None
         finally:

@@ -59,7 +59,7 @@ def test_an_edited_or_foreign_plan_is_refused(in_repo, tmp_path):
     plan = json.loads(
         compile_recipe(from_yaml("recipes/customers.yaml", vars={"db_path": "x"})).to_json()
     )
-    plan["units"][0]["steps"][-2]["write_sql"] = ["DROP TABLE main.customers"]
+    plan["units"][0]["steps"][-2]["sql"]["write_sql"] = ["DROP TABLE main.customers"]
     with pytest.raises(RecipeError, match="edited after it was compiled"):
         Plan.from_json(json.dumps(plan))
     plan["format_version"] = 99
@@ -150,8 +150,8 @@ def test_a_redshift_plan_compiles_but_does_not_run(in_repo, tmp_path):
     from recipec import ConnectorError, run_plan
 
     plan = compile_recipe(from_yaml("recipes/orders_to_redshift.yaml"))
-    assert plan.only.write.dialect == "redshift"
-    assert plan.only.write.load_sql[0].startswith(
+    assert plan.only.write.sql_write.dialect == "redshift"
+    assert plan.only.write.sql_write.load_sql[0].startswith(
         "COPY \"_recipec_stage\" FROM 's3://my-bucket/recipec/orders/' IAM_ROLE"
     )
     with pytest.raises(ConnectorError, match="not supported in this version"):

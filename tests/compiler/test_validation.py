@@ -125,7 +125,7 @@ def test_quoted_table_names_are_identifiers(project):
     project.write("d.csv", "id\n1\n")
     project.write("r.yaml", BASE.replace("table: main.t", 'table: main."o\'brien orders"'))
     plan = compile_recipe(from_yaml("r.yaml"))
-    assert plan.only.write.write_sql == [
+    assert plan.only.write.sql_write.write_sql == [
         'INSERT INTO "main"."o\'brien orders" SELECT * FROM "_recipec_stage"'
     ]
 
