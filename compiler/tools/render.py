@@ -151,8 +151,8 @@ def _render_step(number: int, step: object) -> list[str]:
                 ("", sql.setup_sql),
                 ("stage the rows on the destination's side:", sql.load_sql),
                 (
-                    "create when missing (without delete flags, a missing table is created from the "
-                    "batch by the --full-refresh statements):",
+                    "create when missing (without delete flags, a missing table is created "
+                    "from the batch by the --full-refresh statements):",
                     [sql.create_sql],
                 ),
                 ("write:", sql.write_sql),
