@@ -239,17 +239,18 @@ def test_the_json_schema_knows_the_dbt_step_and_block():
     assert list(validator.iter_errors(recipe))
 
 
+UNREACHABLE_PROFILE = """
+shop:
+  target: dev
+  outputs:
+    dev: {type: postgres, host: 127.0.0.1, port: 1, user: postgres, password: "",
+          dbname: test, schema: public, threads: 1}
+"""
+"""A profile of the project's own whose server is not there."""
+
+
 def test_a_profile_that_cannot_connect_fails_before_anything_is_loaded(shop: Project, cli):
-    shop.write(
-        "profiles/profiles.yml",
-        """
-        shop:
-          target: dev
-          outputs:
-            dev: {type: postgres, host: 127.0.0.1, port: 1, user: postgres, password: "",
-                  dbname: test, schema: public, threads: 1}
-        """,
-    )
+    shop.write("profiles/profiles.yml", UNREACHABLE_PROFILE)
     _recipe(shop, DUCKDB, profiles_dir="profiles", target="dev")
     result = cli("run", "r.yaml", "--var", "day=x")
     assert result.code == 3
@@ -262,16 +263,7 @@ def test_a_profile_that_cannot_connect_fails_before_anything_is_loaded(shop: Pro
 
 
 def test_a_pipeline_whose_dbt_profile_cannot_connect_loads_no_resource(shop: Project, cli):
-    shop.write(
-        "profiles/profiles.yml",
-        """
-        shop:
-          target: dev
-          outputs:
-            dev: {type: postgres, host: 127.0.0.1, port: 1, user: postgres, password: "",
-                  dbname: test, schema: public, threads: 1}
-        """,
-    )
+    shop.write("profiles/profiles.yml", UNREACHABLE_PROFILE)
     _pipeline(shop, dbt={"profiles_dir": "profiles", "target": "dev"})
     result = cli("run", "r.yaml", "--var", "day=x")
     assert result.code == 3
