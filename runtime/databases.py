@@ -122,7 +122,7 @@ def attach(
     """
     read = step.database_read
     if cursor_range and read.scanner == "postgres":
-        connection.execute("SET pg_use_ctid_scan = false")
+        connection.execute("SET SESSION pg_use_ctid_scan = false")  # this unit's reads only
     target = exp.Literal.string(connection_string(step, config)).sql("duckdb")
     name = exp.to_identifier(read.attached_as, quoted=True).sql("duckdb")
     statement = f"ATTACH IF NOT EXISTS {target} AS {name} (TYPE {read.scanner}, READ_ONLY)"
