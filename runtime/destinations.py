@@ -7,7 +7,6 @@ three happen in one transaction of the destination, so the watermark commits wit
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from recipec.runtime.progress import TaskDisplay
     from recipec.runtime.scratch import RunFolder
 
-log = logging.getLogger("recipec.runtime")
 STAGED = f'"{STAGE}"'
 Columns = list[tuple[str, str]]
 

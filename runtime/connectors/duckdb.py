@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from recipec.runtime.progress import TaskDisplay
 
 log = logging.getLogger("recipec.runtime")
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
 class DuckDBSession:

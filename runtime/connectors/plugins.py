@@ -4,8 +4,6 @@ own."""
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -26,9 +24,6 @@ from recipec.runtime.state import State
 
 if TYPE_CHECKING:
     from recipec.runtime.progress import TaskDisplay
-
-log = logging.getLogger("recipec.runtime")
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
 class PluginSession(DuckDBSession):

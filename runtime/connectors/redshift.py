@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import re
-from typing import TYPE_CHECKING
-
 from recipec.errors import ConnectorError
 from recipec.runtime.destinations import (
     DestinationSession,
     SessionInputs,
     register_session,
 )
-
-if TYPE_CHECKING:
-    pass
-
-log = logging.getLogger("recipec.runtime")
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
 
 
 @register_session("redshift")
